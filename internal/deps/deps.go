@@ -11,6 +11,7 @@ import (
 	_ "github.com/google/cel-go/cel"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/testutil"
 	_ "github.com/scylladb/gocqlx/v2"
 	_ "github.com/scylladb/gocqlx/v2/qb"
 	_ "github.com/stretchr/testify/require"

@@ -68,6 +68,8 @@ const (
 	DecisionScoreReject = "DECISION_SCORE_REJECT"
 	// DecisionRuleError is: A policy rule could not be evaluated; the decision was sent to review
 	DecisionRuleError = "DECISION_RULE_ERROR"
+	// DecisionEngineError is: The decision engine failed for this session (for example its policy could not be evaluated); the session is marked failed and sent to review
+	DecisionEngineError = "DECISION_ENGINE_ERROR"
 )
 
 // All is the whole table, in file order.
@@ -104,4 +106,5 @@ var All = []Info{
 	{Code: DecisionScoreReview, Category: "decision", Severity: "warning", Description: "The weighted score fell in the policy's review band."},
 	{Code: DecisionScoreReject, Category: "decision", Severity: "critical", Description: "The weighted score fell below the policy's review band."},
 	{Code: DecisionRuleError, Category: "decision", Severity: "warning", Description: "A policy rule could not be evaluated; the decision was sent to review."},
+	{Code: DecisionEngineError, Category: "decision", Severity: "critical", Description: "The decision engine failed for this session (for example its policy could not be evaluated); the session is marked failed and sent to review."},
 }

@@ -1,0 +1,61 @@
+// Command ekyc is the ekyc node and its tools.
+//
+//	ekyc run [-config FILE]           start a node (embedded defaults without a config)
+//	ekyc submit -file REQUEST.json    produce a verification request and wait for its decision
+//	ekyc mrz parse < lines.txt        parse and validate an MRZ, print JSON
+//	ekyc migrate [-config FILE]       create the CQL keyspace and tables
+//	ekyc version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+var version = "dev"
+
+const usage = `usage: ekyc <command> [flags]
+
+commands:
+  run        start a node (see -config; embedded defaults when omitted)
+  submit     produce a verification request from a JSON file and wait for its decision
+  mrz parse  read MRZ lines on stdin and print the parsed result as JSON
+  migrate    create the CQL keyspace and session table (store.backend=cql)
+  version    print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stderr)
+	case "submit":
+		return cmdSubmit(args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(args[1:], stdout, stderr)
+	case "mrz":
+		if len(args) < 2 || args[1] != "parse" {
+			fmt.Fprintln(stderr, "usage: ekyc mrz parse < lines.txt")
+			return 2
+		}
+		return runMRZParse(stdin, stdout, stderr, time.Now())
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ekyc: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

@@ -1,0 +1,435 @@
+// Package config is the node's configuration: one typed struct, loaded from a
+// YAML file, then overridden by EKYC_* environment variables, then validated.
+//
+// Every key is documented in README.md (a test keeps the two in step). The
+// environment name of a key is its YAML path upper-cased and joined with
+// underscores: kafka.brokers → EKYC_KAFKA_BROKERS. Lists take comma-separated
+// values; durations take Go syntax ("250ms", "5s").
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a time.Duration that reads "5s" from YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Config is the whole node configuration.
+type Config struct {
+	NodeID   string   `yaml:"node_id"`
+	DataDir  string   `yaml:"data_dir"`
+	Log      Log      `yaml:"log"`
+	Admin    Admin    `yaml:"admin"`
+	Kafka    Kafka    `yaml:"kafka"`
+	Cluster  Cluster  `yaml:"cluster"`
+	Store    Store    `yaml:"store"`
+	Checks   Checks   `yaml:"checks"`
+	Policies Policies `yaml:"policies"`
+	Tenants  []Tenant `yaml:"tenants"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error
+	Format string `yaml:"format"` // text|json
+}
+
+// Admin is the admin HTTP listener (/metrics, /healthz, /readyz).
+type Admin struct {
+	Listen string `yaml:"listen"`
+}
+
+// Kafka configures the streams layer.
+type Kafka struct {
+	Brokers                 []string      `yaml:"brokers"`
+	Embedded                EmbeddedKafka `yaml:"embedded"`
+	Group                   string        `yaml:"group"`
+	Topics                  Topics        `yaml:"topics"`
+	Partitions              int32         `yaml:"partitions"`
+	Replication             int16         `yaml:"replication"`
+	MaxInFlightPerPartition int           `yaml:"max_in_flight_per_partition"`
+	CommitInterval          Duration      `yaml:"commit_interval"`
+	SessionTimeout          Duration      `yaml:"session_timeout"`
+}
+
+// EmbeddedKafka configures the in-process kfake broker used when no brokers are set.
+type EmbeddedKafka struct {
+	Port int `yaml:"port"`
+}
+
+// Topics names the spine's topics.
+type Topics struct {
+	Requests  string `yaml:"requests"`
+	Decisions string `yaml:"decisions"`
+	DLQ       string `yaml:"dlq"`
+}
+
+// Cluster configures Proto.Actor clustering.
+type Cluster struct {
+	Name           string   `yaml:"name"`
+	Provider       string   `yaml:"provider"` // local|etcd
+	Host           string   `yaml:"host"`
+	Port           int      `yaml:"port"`
+	AdvertisedHost string   `yaml:"advertised_host"`
+	Etcd           Etcd     `yaml:"etcd"`
+	RequestTimeout Duration `yaml:"request_timeout"`
+	PassivateAfter Duration `yaml:"passivate_after"`
+}
+
+// Etcd configures the etcd cluster provider.
+type Etcd struct {
+	Endpoints   []string `yaml:"endpoints"`
+	Prefix      string   `yaml:"prefix"`
+	DialTimeout Duration `yaml:"dial_timeout"`
+}
+
+// Store selects and configures the session store.
+type Store struct {
+	Backend string `yaml:"backend"` // pebble|cql
+	Pebble  Pebble `yaml:"pebble"`
+	CQL     CQL    `yaml:"cql"`
+}
+
+// Pebble configures the embedded session store.
+type Pebble struct {
+	Dir string `yaml:"dir"`
+}
+
+// CQL configures the ScyllaDB/Cassandra session store.
+type CQL struct {
+	Hosts             []string `yaml:"hosts"`
+	Keyspace          string   `yaml:"keyspace"`
+	Consistency       string   `yaml:"consistency"`
+	ReplicationFactor int      `yaml:"replication_factor"`
+	Timeout           Duration `yaml:"timeout"`
+	Username          string   `yaml:"username"`
+	Password          string   `yaml:"password"`
+}
+
+// Checks configures how the session actor runs checks.
+type Checks struct {
+	Timeout     Duration `yaml:"timeout"`
+	Retries     int      `yaml:"retries"`
+	MinimumAge  int      `yaml:"minimum_age"`
+	NameMatchOK float64  `yaml:"name_match_threshold"`
+}
+
+// Policies configures the decision engine.
+type Policies struct {
+	Dir string `yaml:"dir"`
+}
+
+// Tenant is one tenant known to the node.
+type Tenant struct {
+	ID            string `yaml:"id"`
+	DefaultPolicy string `yaml:"default_policy"`
+}
+
+// Default returns the embedded-defaults configuration used by `make run`.
+func Default() Config {
+	return Config{
+		NodeID:  "",
+		DataDir: "data",
+		Log:     Log{Level: "info", Format: "text"},
+		Admin:   Admin{Listen: "127.0.0.1:9464"},
+		Kafka: Kafka{
+			Embedded:                EmbeddedKafka{Port: 19092},
+			Group:                   "ekyc-sessions",
+			Topics:                  Topics{Requests: "ekyc.verification.requests", Decisions: "ekyc.verification.decisions", DLQ: "ekyc.verification.dlq"},
+			Partitions:              8,
+			Replication:             1,
+			MaxInFlightPerPartition: 64,
+			CommitInterval:          Duration(time.Second),
+			SessionTimeout:          Duration(15 * time.Second),
+		},
+		Cluster: Cluster{
+			Name: "ekyc", Provider: "local", Host: "127.0.0.1", Port: 0,
+			Etcd:           Etcd{Prefix: "/ekyc/cluster", DialTimeout: Duration(5 * time.Second)},
+			RequestTimeout: Duration(30 * time.Second),
+			PassivateAfter: Duration(2 * time.Minute),
+		},
+		Store: Store{
+			Backend: "pebble",
+			CQL:     CQL{Keyspace: "ekyc", Consistency: "LOCAL_QUORUM", ReplicationFactor: 1, Timeout: Duration(5 * time.Second)},
+		},
+		Checks:   Checks{Timeout: Duration(5 * time.Second), Retries: 2, MinimumAge: 18, NameMatchOK: 0.85},
+		Policies: Policies{Dir: "deploy/policies"},
+		Tenants:  []Tenant{{ID: "demo", DefaultPolicy: "default"}},
+	}
+}
+
+// Load reads path (optional: "" means defaults only), applies environment
+// overrides from env (os.Environ() form) and validates.
+func Load(path string, env []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) /* empty file */ {
+			return cfg, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	if err := cfg.finish(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+var (
+	tenantIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+)
+
+// finish fills derived defaults and validates.
+func (c *Config) finish() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("config: "+format, a...)) }
+	if c.NodeID == "" {
+		h, _ := os.Hostname()
+		c.NodeID = h
+	}
+	if c.DataDir == "" {
+		bad("data_dir is required")
+	}
+	if c.Store.Pebble.Dir == "" {
+		c.Store.Pebble.Dir = filepath.Join(c.DataDir, "sessions")
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug|info|warn|error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format %q: want text|json", c.Log.Format)
+	}
+	if len(c.Kafka.Brokers) == 0 && (c.Kafka.Embedded.Port < 0 || c.Kafka.Embedded.Port > 65535) {
+		bad("kafka.embedded.port %d out of range", c.Kafka.Embedded.Port)
+	}
+	if c.Kafka.Group == "" || c.Kafka.Topics.Requests == "" || c.Kafka.Topics.Decisions == "" || c.Kafka.Topics.DLQ == "" {
+		bad("kafka.group and kafka.topics.{requests,decisions,dlq} are required")
+	}
+	if c.Kafka.Partitions < 1 {
+		bad("kafka.partitions must be >= 1")
+	}
+	if c.Kafka.Replication < 1 {
+		bad("kafka.replication must be >= 1")
+	}
+	if c.Kafka.MaxInFlightPerPartition < 1 {
+		bad("kafka.max_in_flight_per_partition must be >= 1")
+	}
+	if c.Kafka.SessionTimeout < Duration(time.Second) {
+		bad("kafka.session_timeout must be >= 1s")
+	}
+	if c.Kafka.CommitInterval <= 0 {
+		bad("kafka.commit_interval must be > 0")
+	}
+	switch c.Cluster.Provider {
+	case "local":
+	case "etcd":
+		if len(c.Cluster.Etcd.Endpoints) == 0 {
+			bad("cluster.etcd.endpoints is required with cluster.provider=etcd")
+		}
+	default:
+		bad("cluster.provider %q: want local|etcd", c.Cluster.Provider)
+	}
+	if c.Cluster.RequestTimeout <= 0 || c.Cluster.PassivateAfter <= 0 {
+		bad("cluster.request_timeout and cluster.passivate_after must be > 0")
+	}
+	switch c.Store.Backend {
+	case "pebble":
+	case "cql":
+		if len(c.Store.CQL.Hosts) == 0 {
+			bad("store.cql.hosts is required with store.backend=cql")
+		}
+	default:
+		bad("store.backend %q: want pebble|cql", c.Store.Backend)
+	}
+	if c.Checks.Timeout <= 0 {
+		bad("checks.timeout must be > 0")
+	}
+	if c.Checks.Retries < 0 {
+		bad("checks.retries must be >= 0")
+	}
+	if c.Checks.NameMatchOK <= 0 || c.Checks.NameMatchOK > 1 {
+		bad("checks.name_match_threshold must be in (0,1]")
+	}
+	if c.Cluster.RequestTimeout.D() <= c.Checks.Timeout.D()*time.Duration(c.Checks.Retries+1) {
+		bad("cluster.request_timeout (%s) must exceed checks.timeout × (retries+1)", c.Cluster.RequestTimeout.D())
+	}
+	if c.Policies.Dir == "" {
+		bad("policies.dir is required")
+	}
+	if len(c.Tenants) == 0 {
+		bad("at least one tenant is required")
+	}
+	seen := map[string]bool{}
+	for _, t := range c.Tenants {
+		if !tenantIDRE.MatchString(t.ID) {
+			bad("tenant id %q: want %s", t.ID, tenantIDRE)
+		}
+		if seen[t.ID] {
+			bad("tenant %q listed twice", t.ID)
+		}
+		seen[t.ID] = true
+		if t.DefaultPolicy == "" {
+			bad("tenant %q: default_policy is required", t.ID)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Keys lists every configuration key (dotted YAML path) with its environment name.
+func Keys() [][2]string {
+	var out [][2]string
+	walkKeys(reflect.TypeOf(Config{}), nil, func(path []string, _ reflect.Type) {
+		out = append(out, [2]string{strings.Join(path, "."), envName(path)})
+	})
+	return out
+}
+
+func envName(path []string) string { return "EKYC_" + strings.ToUpper(strings.Join(path, "_")) }
+
+func walkKeys(t reflect.Type, prefix []string, fn func(path []string, t reflect.Type)) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		path := append(append([]string(nil), prefix...), tag)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)) {
+			walkKeys(f.Type, path, fn)
+			continue
+		}
+		fn(path, f.Type)
+	}
+}
+
+// applyEnv sets fields from EKYC_* variables. Unknown EKYC_ variables are an
+// error, so a typo does not silently leave a default in place.
+func applyEnv(cfg *Config, env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.HasPrefix(k, "EKYC_") && !strings.HasPrefix(k, "EKYC_TEST_") {
+			vars[k] = v
+		}
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	var errs []error
+	root := reflect.ValueOf(cfg).Elem()
+	walkKeys(root.Type(), nil, func(path []string, _ reflect.Type) {
+		name := envName(path)
+		v, ok := vars[name]
+		if !ok {
+			return
+		}
+		delete(vars, name)
+		field := root
+		for _, p := range path {
+			field = fieldByTag(field, p)
+		}
+		if err := setFromString(field, v); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", name, err))
+		}
+	})
+	for k := range vars {
+		if k == "EKYC_CONFIG" {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("config: unknown environment variable %s", k))
+	}
+	return errors.Join(errs...)
+}
+
+func fieldByTag(v reflect.Value, tag string) reflect.Value {
+	for i := 0; i < v.NumField(); i++ {
+		if strings.Split(v.Type().Field(i).Tag.Get("yaml"), ",")[0] == tag {
+			return v.Field(i)
+		}
+	}
+	panic("config: no field " + tag) // unreachable: paths come from walkKeys
+}
+
+func setFromString(f reflect.Value, s string) error {
+	if f.Type() == reflect.TypeOf(Duration(0)) {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Int, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, f.Type().Bits())
+		if err != nil {
+			return err
+		}
+		f.SetInt(n)
+	case reflect.Float64:
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		f.SetFloat(n)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		if f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from the environment (edit the YAML file)")
+		}
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported kind %s", f.Kind())
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+// Package node wires one ekyc node: Kafka (embedded kfake or real brokers),
+// the session store (Pebble or CQL), the Proto.Actor cluster member hosting
+// session actors, the checks, the decision engine, the streams consumer and the
+// admin HTTP listener. cmd/ekyc, the end-to-end tests and bench/ start nodes
+// through it.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/openekyc/ekyc/actors/session"
+	"github.com/openekyc/ekyc/cluster"
+	"github.com/openekyc/ekyc/config"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/decision"
+	"github.com/openekyc/ekyc/services/intake"
+	"github.com/openekyc/ekyc/services/reasons"
+	"github.com/openekyc/ekyc/store/sessions"
+	"github.com/openekyc/ekyc/streams"
+	"github.com/openekyc/ekyc/streams/codec"
+)
+
+// Option customises a node (tests, benchmarks).
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the clock used for decisions (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Node is a running ekyc node.
+type Node struct {
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	reg      *prometheus.Registry
+	embedded *streams.Embedded
+	brokers  []string
+	producer *streams.Producer
+	store    sessions.Store
+	member   *cluster.Member
+	consumer *streams.Consumer
+	policies *decision.Registry
+	tenants  map[string]config.Tenant
+	admin    *http.Server
+	adminLn  net.Listener
+
+	ready     atomic.Bool
+	runDone   chan struct{}
+	closeOnce sync.Once
+}
+
+// Start starts a node and returns once it is consuming. ctx bounds start-up only.
+func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err error) {
+	o := options{logger: slog.Default(), now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	n = &Node{cfg: cfg, log: o.logger.With("node", cfg.NodeID), now: o.now, reg: prometheus.NewRegistry(), runDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			n.Close(false)
+		}
+	}()
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := n.startAdmin(); err != nil {
+		return nil, err
+	}
+	if n.policies, err = decision.LoadDir(cfg.Policies.Dir, decision.WithKnownCode(reasons.Known)); err != nil {
+		return nil, fmt.Errorf("node: policies: %w", err)
+	}
+	n.tenants = map[string]config.Tenant{}
+	for _, t := range cfg.Tenants {
+		if _, err := n.policies.Get(t.DefaultPolicy); err != nil {
+			return nil, fmt.Errorf("node: tenant %s: default policy %q: %w", t.ID, t.DefaultPolicy, err)
+		}
+		n.tenants[t.ID] = t
+	}
+
+	if err := n.startKafka(ctx); err != nil {
+		return nil, err
+	}
+	if n.store, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+
+	deps := &session.Deps{
+		Store:          n.store,
+		Checkers:       n.checkers(),
+		Decide:         n.decide,
+		Emitter:        emitter{n},
+		Now:            n.now,
+		CheckTimeout:   cfg.Checks.Timeout.D(),
+		CheckRetries:   cfg.Checks.Retries,
+		PassivateAfter: cfg.Cluster.PassivateAfter.D(),
+		OpTimeout:      cfg.Cluster.RequestTimeout.D(),
+		Metrics:        session.NewMetrics(n.reg),
+		Logger:         n.log,
+	}
+	n.member, err = cluster.Start(cluster.Config{
+		Name:            cfg.Cluster.Name,
+		Provider:        cfg.Cluster.Provider,
+		Host:            cfg.Cluster.Host,
+		Port:            cfg.Cluster.Port,
+		AdvertisedHost:  cfg.Cluster.AdvertisedHost,
+		EtcdEndpoints:   cfg.Cluster.Etcd.Endpoints,
+		EtcdPrefix:      cfg.Cluster.Etcd.Prefix,
+		EtcdDialTimeout: cfg.Cluster.Etcd.DialTimeout.D(),
+		RequestTimeout:  cfg.Cluster.RequestTimeout.D(),
+		Logger:          n.log,
+	}, session.Kind(deps))
+	if err != nil {
+		return nil, err
+	}
+
+	n.consumer, err = streams.NewConsumer(streams.ConsumerConfig{
+		Brokers:                 n.brokers,
+		Group:                   cfg.Kafka.Group,
+		Topic:                   cfg.Kafka.Topics.Requests,
+		DLQTopic:                cfg.Kafka.Topics.DLQ,
+		MaxInFlightPerPartition: cfg.Kafka.MaxInFlightPerPartition,
+		CommitInterval:          cfg.Kafka.CommitInterval.D(),
+		ClientID:                "ekyc-" + cfg.NodeID,
+	}, n.handle, streams.WithLogger(n.log), streams.WithRegisterer(n.reg))
+	if err != nil {
+		return nil, fmt.Errorf("node: consumer: %w", err)
+	}
+	go func() {
+		defer close(n.runDone)
+		if err := n.consumer.Run(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
+			n.log.Error("consumer stopped", "err", err)
+		}
+	}()
+	n.ready.Store(true)
+	n.log.Info("node started", "brokers", n.brokers, "store", cfg.Store.Backend, "cluster", n.member.Address(), "admin", n.AdminAddr())
+	return n, nil
+}
+
+func (n *Node) startKafka(ctx context.Context) error {
+	cfg := n.cfg.Kafka
+	n.brokers = cfg.Brokers
+	if len(n.brokers) == 0 {
+		var opts []streams.EmbeddedOption
+		if cfg.Embedded.Port != 0 {
+			opts = append(opts, streams.EmbeddedPorts(cfg.Embedded.Port))
+		}
+		opts = append(opts, streams.EmbeddedPartitions(int(cfg.Partitions)))
+		e, err := streams.StartEmbedded(opts...)
+		if err != nil {
+			return fmt.Errorf("node: embedded kafka: %w", err)
+		}
+		n.embedded = e
+		n.brokers = e.Addrs()
+		n.log.Info("embedded Kafka (kfake, in memory) started", "addrs", n.brokers)
+	}
+	p, err := streams.NewProducer(n.brokers, kgo.ClientID("ekyc-"+n.cfg.NodeID+"-producer"))
+	if err != nil {
+		return fmt.Errorf("node: producer: %w", err)
+	}
+	n.producer = p
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := streams.EnsureTopics(tctx, p.Client(), cfg.Partitions, cfg.Replication, cfg.Topics.Requests, cfg.Topics.Decisions, cfg.Topics.DLQ); err != nil {
+		return fmt.Errorf("node: topics: %w", err)
+	}
+	return nil
+}
+
+// Brokers are the Kafka seed brokers the node uses (the embedded ones by default).
+func (n *Node) Brokers() []string { return n.brokers }
+
+// Registry is the node's Prometheus registry.
+func (n *Node) Registry() *prometheus.Registry { return n.reg }
+
+// Close stops the node. graceful drains in-flight records and commits; a
+// non-graceful close stops at once, like a crash (nothing more is committed).
+func (n *Node) Close(graceful bool) {
+	n.closeOnce.Do(func() {
+		n.ready.Store(false)
+		if n.consumer != nil {
+			n.consumer.Close(graceful)
+			select {
+			case <-n.runDone:
+			case <-time.After(30 * time.Second):
+			}
+		}
+		if n.member != nil {
+			n.member.Shutdown(graceful)
+		}
+		if n.producer != nil {
+			n.producer.Close()
+		}
+		if n.store != nil {
+			_ = n.store.Close()
+		}
+		if n.embedded != nil {
+			n.embedded.Close()
+		}
+		if n.admin != nil {
+			_ = n.admin.Close()
+		}
+	})
+}
+
+// handle is the streams handler for one request record. Permanent problems
+// are rejected to the dead-letter topic; anything else is returned and the
+// record is retried.
+func (n *Node) handle(ctx context.Context, rec *kgo.Record) error {
+	req, enc, err := codec.DecodeRequest(rec)
+	if err != nil {
+		return streams.Reject(reasons.InputDecodeError, err.Error())
+	}
+	if err := intake.Validate(req); err != nil {
+		return streams.Reject(reasons.InputValidationError, err.Error())
+	}
+	if len(rec.Key) > 0 && string(rec.Key) != req.GetSessionId() {
+		return streams.Reject(reasons.InputKeyMismatch, "record key differs from session_id")
+	}
+	if _, ok := n.tenants[req.GetTenantId()]; !ok {
+		return streams.Reject(reasons.InputUnknownTenant, "unknown tenant "+req.GetTenantId())
+	}
+	if _, err := n.policyFor(req); err != nil {
+		return streams.Reject(reasons.InputUnknownPolicy, err.Error())
+	}
+	msg := &ekycv1.ProcessVerification{
+		Request:       req,
+		Source:        &ekycv1.EventSource{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset},
+		ReplyEncoding: enc,
+	}
+	resp, err := n.member.Request(ctx, cluster.SessionKind, cluster.SessionIdentity(req.GetTenantId(), req.GetSessionId()), msg)
+	if err != nil {
+		return err
+	}
+	ack, ok := resp.(*ekycv1.ProcessAck)
+	if !ok {
+		return fmt.Errorf("node: unexpected reply %T from session actor", resp)
+	}
+	if ack.GetError() != "" {
+		return fmt.Errorf("node: session %s not applied: %s", req.GetSessionId(), ack.GetError())
+	}
+	return nil
+}
+
+func (n *Node) policyFor(req *ekycv1.VerificationRequest) (*decision.Policy, error) {
+	id := req.GetPolicyId()
+	if id == "" {
+		id = n.tenants[req.GetTenantId()].DefaultPolicy
+	}
+	return n.policies.Get(id)
+}
+
+func (n *Node) decide(req *ekycv1.VerificationRequest, checks []*ekycv1.CheckResult) (session.Verdict, error) {
+	p, err := n.policyFor(req)
+	if err != nil {
+		return session.Verdict{}, err
+	}
+	r, err := p.Decide(decision.Input{Request: req, Checks: checks})
+	if err != nil {
+		return session.Verdict{}, err
+	}
+	return session.Verdict{Outcome: r.Outcome, Score: r.Score, ReasonCodes: r.ReasonCodes, PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion}, nil
+}
+
+// emitter publishes decisions to the decisions topic, keyed by session id.
+type emitter struct{ n *Node }
+
+func (e emitter) Emit(ctx context.Context, d *ekycv1.Decision, enc ekycv1.Encoding) error {
+	b, ct, err := codec.Encode(d, enc)
+	if err != nil {
+		return err
+	}
+	return e.n.producer.Produce(ctx, e.n.cfg.Kafka.Topics.Decisions, []byte(d.GetSessionId()), b, map[string]string{
+		codec.HeaderContentType: ct,
+		"ekyc-decision-id":      d.GetDecisionId(),
+		"ekyc-tenant-id":        d.GetTenantId(),
+	})
+}

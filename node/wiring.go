@@ -1,0 +1,64 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/openekyc/ekyc/actors/session"
+	"github.com/openekyc/ekyc/config"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/document"
+	"github.com/openekyc/ekyc/store/sessions"
+	"github.com/openekyc/ekyc/store/sessions/cqlstore"
+	"github.com/openekyc/ekyc/store/sessions/pebblestore"
+)
+
+// CQLConfig maps the node configuration to the CQL store's.
+func CQLConfig(c config.CQL) cqlstore.Config {
+	return cqlstore.Config{
+		Hosts:             c.Hosts,
+		Keyspace:          c.Keyspace,
+		Consistency:       c.Consistency,
+		ReplicationFactor: c.ReplicationFactor,
+		Timeout:           c.Timeout.D(),
+		Username:          c.Username,
+		Password:          c.Password,
+	}
+}
+
+func openStore(ctx context.Context, cfg config.Config) (sessions.Store, error) {
+	switch cfg.Store.Backend {
+	case "cql":
+		s, err := cqlstore.Open(ctx, CQLConfig(cfg.Store.CQL))
+		if err != nil {
+			return nil, fmt.Errorf("node: cql store: %w", err)
+		}
+		return s, nil
+	default:
+		s, err := pebblestore.Open(cfg.Store.Pebble.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("node: pebble store: %w", err)
+		}
+		return s, nil
+	}
+}
+
+// checkers are the checks this node can run. Kinds without a checker yield an
+// explicit ERROR result with CHECK_UNAVAILABLE (never a silent pass).
+func (n *Node) checkers() map[ekycv1.CheckKind]session.Checker {
+	opts := []document.Option{
+		document.WithMinimumAge(n.cfg.Checks.MinimumAge),
+		document.WithNameThreshold(n.cfg.Checks.NameMatchOK),
+	}
+	return map[ekycv1.CheckKind]session.Checker{
+		ekycv1.CheckKind_CHECK_KIND_DOCUMENT: session.SyncChecker(func(req *ekycv1.VerificationRequest) *ekycv1.CheckResult {
+			return document.CheckMRZData(req, n.now(), opts...)
+		}),
+	}
+}
+
+
+// MigrateCQL creates the CQL keyspace and tables (ekyc migrate).
+func MigrateCQL(ctx context.Context, cfg config.Config) error {
+	return cqlstore.Migrate(ctx, CQLConfig(cfg.Store.CQL))
+}
