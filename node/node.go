@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/openekyc/ekyc/actors/session"
@@ -141,7 +140,8 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 		MaxInFlightPerPartition: cfg.Kafka.MaxInFlightPerPartition,
 		CommitInterval:          cfg.Kafka.CommitInterval.D(),
 		ClientID:                "ekyc-" + cfg.NodeID,
-	}, n.handle, streams.WithLogger(n.log), streams.WithRegisterer(n.reg))
+	}, n.handle, streams.WithLogger(n.log), streams.WithRegisterer(n.reg),
+		streams.WithKgoOpts(kgo.SessionTimeout(cfg.Kafka.SessionTimeout.D())))
 	if err != nil {
 		return nil, fmt.Errorf("node: consumer: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gocql/gocql"
+
 	"github.com/openekyc/ekyc/actors/session"
 	"github.com/openekyc/ekyc/config"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
@@ -14,22 +16,30 @@ import (
 )
 
 // CQLConfig maps the node configuration to the CQL store's.
-func CQLConfig(c config.CQL) cqlstore.Config {
+func CQLConfig(c config.CQL) (cqlstore.Config, error) {
+	cons, err := gocql.ParseConsistencyWrapper(c.Consistency)
+	if err != nil {
+		return cqlstore.Config{}, fmt.Errorf("store.cql.consistency: %w", err)
+	}
 	return cqlstore.Config{
 		Hosts:             c.Hosts,
 		Keyspace:          c.Keyspace,
-		Consistency:       c.Consistency,
+		Consistency:       cons,
 		ReplicationFactor: c.ReplicationFactor,
 		Timeout:           c.Timeout.D(),
 		Username:          c.Username,
 		Password:          c.Password,
-	}
+	}, nil
 }
 
 func openStore(ctx context.Context, cfg config.Config) (sessions.Store, error) {
 	switch cfg.Store.Backend {
 	case "cql":
-		s, err := cqlstore.Open(ctx, CQLConfig(cfg.Store.CQL))
+		cc, err := CQLConfig(cfg.Store.CQL)
+		if err != nil {
+			return nil, err
+		}
+		s, err := cqlstore.Open(ctx, cc)
 		if err != nil {
 			return nil, fmt.Errorf("node: cql store: %w", err)
 		}
@@ -57,8 +67,11 @@ func (n *Node) checkers() map[ekycv1.CheckKind]session.Checker {
 	}
 }
 
-
 // MigrateCQL creates the CQL keyspace and tables (ekyc migrate).
 func MigrateCQL(ctx context.Context, cfg config.Config) error {
-	return cqlstore.Migrate(ctx, CQLConfig(cfg.Store.CQL))
+	cc, err := CQLConfig(cfg.Store.CQL)
+	if err != nil {
+		return err
+	}
+	return cqlstore.Migrate(ctx, cc)
 }

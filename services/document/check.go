@@ -10,6 +10,7 @@ import (
 	"github.com/openekyc/ekyc/services/document/mrz"
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 // DefaultMinimumAge is the holder age below which DOC_HOLDER_UNDERAGE is
@@ -106,19 +107,19 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 		res.Signals = []*ekycv1.Signal{flag(SignalMRZPresent, false)}
 		if len(doc.GetImages()) > 0 {
 			res.Status = ekycv1.CheckStatus_CHECK_STATUS_ERROR
-			res.ReasonCodes = []string{mrz.DOC_OCR_UNAVAILABLE}
+			res.ReasonCodes = []string{reasons.DocOCRUnavailable}
 			res.Error = "the request has document images but no MRZ lines, and reading the MRZ from images is not available on this node"
 			return res
 		}
 		res.Status = ekycv1.CheckStatus_CHECK_STATUS_FAIL
-		res.ReasonCodes = []string{mrz.DOC_MISSING}
+		res.ReasonCodes = []string{reasons.DocMissing}
 		return res
 	}
 
 	m, err := mrz.ParseAt(lines, now)
 	if err != nil {
 		res.Status = ekycv1.CheckStatus_CHECK_STATUS_FAIL
-		res.ReasonCodes = []string{mrz.DOC_MRZ_UNREADABLE}
+		res.ReasonCodes = []string{reasons.DocMRZUnreadable}
 		res.Signals = []*ekycv1.Signal{flag(SignalMRZPresent, true), flag(SignalMRZValid, false)}
 		return res
 	}
@@ -140,7 +141,7 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 	if age, ok := m.BirthDate.AgeAt(now); ok {
 		res.Signals = append(res.Signals, number(SignalHolderAgeYears, float64(age), "years"))
 		if cfg.minimumAge > 0 && age < cfg.minimumAge {
-			problems = append(problems, mrz.Problem{Code: mrz.DOC_HOLDER_UNDERAGE, Field: mrz.FieldBirthDate,
+			problems = append(problems, mrz.Problem{Code: reasons.DocHolderUnderage, Field: mrz.FieldBirthDate,
 				Detail: "the holder is younger than the minimum age"})
 		}
 	}
@@ -161,7 +162,7 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 		match := TypeMatches(declared, m)
 		res.Signals = append(res.Signals, flag(SignalDocumentTypeMatches, match))
 		if !match {
-			problems = append(problems, mrz.Problem{Code: mrz.DOC_TYPE_MISMATCH, Field: mrz.FieldDocumentCode,
+			problems = append(problems, mrz.Problem{Code: reasons.DocTypeMismatch, Field: mrz.FieldDocumentCode,
 				Detail: "the declared document type differs from the MRZ document code"})
 		}
 	}
@@ -211,10 +212,10 @@ func reasonCodes(problems []mrz.Problem) []string {
 func status(codes []string) ekycv1.CheckStatus {
 	st := ekycv1.CheckStatus_CHECK_STATUS_PASS
 	for _, c := range codes {
-		switch mrz.CodeSeverity(c) {
-		case mrz.SeverityCritical:
+		switch severity(c) {
+		case reasons.SeverityCritical:
 			return ekycv1.CheckStatus_CHECK_STATUS_FAIL
-		case mrz.SeverityWarning:
+		case reasons.SeverityWarning:
 			st = ekycv1.CheckStatus_CHECK_STATUS_CONSIDER
 		}
 	}
@@ -233,10 +234,10 @@ func status(codes []string) ekycv1.CheckStatus {
 func score(problems []mrz.Problem, cmp mrz.Comparison) float64 {
 	s := 1.0
 	for _, p := range problems {
-		switch mrz.CodeSeverity(p.Code) {
-		case mrz.SeverityCritical:
+		switch severity(p.Code) {
+		case reasons.SeverityCritical:
 			s -= penaltyCritical
-		case mrz.SeverityWarning:
+		case reasons.SeverityWarning:
 			s -= penaltyWarning
 		}
 	}
@@ -244,6 +245,15 @@ func score(problems []mrz.Problem, cmp mrz.Comparison) float64 {
 		s -= penaltyName * (1 - cmp.NameSimilarity)
 	}
 	return min(max(s, 0), 1)
+}
+
+// severity is the codes.yaml severity of a reason code; a code missing from
+// the table counts as critical (fail closed).
+func severity(code string) reasons.Severity {
+	if info, ok := reasons.Lookup(code); ok {
+		return info.Severity
+	}
+	return reasons.SeverityCritical
 }
 
 func flag(name string, v bool) *ekycv1.Signal {

@@ -9,6 +9,7 @@ import (
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/document/mrz"
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 var (
@@ -110,17 +111,17 @@ func TestCheckMRZData(t *testing.T) {
 	}{
 		{
 			name: "nil request", req: nil, now: before,
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DOC_MISSING},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DocMissing},
 			signals: map[string]sig{"mrz.present": {flag: b(false)}}, score: 0,
 		},
 		{
 			name: "no document", req: &ekycv1.VerificationRequest{Applicant: anna()}, now: before,
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DOC_MISSING},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DocMissing},
 			signals: map[string]sig{"mrz.present": {flag: b(false)}}, score: 0,
 		},
 		{
 			name: "blank mrz lines, no images", req: request([]string{"", "  "}, anna(), 0), now: before,
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DOC_MISSING},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DocMissing},
 			signals: map[string]sig{"mrz.present": {flag: b(false)}}, score: 0,
 		},
 		{
@@ -128,12 +129,12 @@ func TestCheckMRZData(t *testing.T) {
 			req: &ekycv1.VerificationRequest{Document: &ekycv1.Document{
 				Images: []*ekycv1.ImageRef{{Uri: "blob://x", Side: "front"}}}},
 			now:    before,
-			status: ekycv1.CheckStatus_CHECK_STATUS_ERROR, codes: []string{mrz.DOC_OCR_UNAVAILABLE},
+			status: ekycv1.CheckStatus_CHECK_STATUS_ERROR, codes: []string{reasons.DocOCRUnavailable},
 			signals: map[string]sig{"mrz.present": {flag: b(false)}}, score: 0, errMsg: true,
 		},
 		{
 			name: "not an mrz", req: request([]string{"hello world", "this is not an mrz"}, anna(), 0), now: before,
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DOC_MRZ_UNREADABLE},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DocMRZUnreadable},
 			signals: map[string]sig{"mrz.present": {flag: b(true)}, "mrz.valid": {flag: b(false)}}, score: 0,
 		},
 		{
@@ -173,7 +174,7 @@ func TestCheckMRZData(t *testing.T) {
 		{
 			name: "expired", now: after,
 			req:    request(specimenTD3, anna(), 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DOC_EXPIRED},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DocExpired},
 			signals: map[string]sig{
 				"mrz.present":              {flag: b(true)},
 				"mrz.valid":                {flag: b(true)},
@@ -192,7 +193,7 @@ func TestCheckMRZData(t *testing.T) {
 			name: "birth date digit corrupted", now: before,
 			req:    request(corrupt(specimenTD3, 1, 15, '1'), nil, 0), // 7408.. → 7418..: month 18
 			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL,
-			codes:  []string{mrz.DOC_MRZ_INVALID_BIRTH_DATE, mrz.DOC_MRZ_CHECK_BIRTH_DATE, mrz.DOC_MRZ_CHECK_COMPOSITE},
+			codes:  []string{reasons.DocMRZInvalidBirthDate, reasons.DocMRZCheckBirthDate, reasons.DocMRZCheckComposite},
 			signals: map[string]sig{
 				"mrz.present":              {flag: b(true)},
 				"mrz.valid":                {flag: b(false)},
@@ -206,37 +207,37 @@ func TestCheckMRZData(t *testing.T) {
 		{
 			name: "composite digit only", now: before,
 			req:    request(corrupt(specimenTD3, 1, 43, '1'), anna(), 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DOC_MRZ_CHECK_COMPOSITE},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DocMRZCheckComposite},
 			score: 0.5,
 		},
 		{
 			name: "name mismatch", now: before,
 			req:    request(specimenTD3, &ekycv1.Applicant{Surname: "Smith", GivenNames: "John"}, 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DATA_NAME_MISMATCH},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DataNameMismatch},
 			score: -1,
 		},
 		{
 			name: "dob mismatch", now: before,
 			req:    request(specimenTD3, &ekycv1.Applicant{DateOfBirth: "1975-08-12"}, 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DATA_DOB_MISMATCH},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DataDOBMismatch},
 			score: 0.5,
 		},
 		{
 			name: "nationality mismatch", now: before,
 			req:    request(specimenTD3, &ekycv1.Applicant{Nationality: "SWE"}, 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{mrz.DATA_NATIONALITY_MISMATCH},
+			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{reasons.DataNationalityMismatch},
 			score: 0.9,
 		},
 		{
 			name: "type mismatch", now: before,
 			req:    request(specimenTD3, nil, ekycv1.DocumentType_DOCUMENT_TYPE_ID_CARD),
-			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{mrz.DOC_TYPE_MISMATCH},
+			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{reasons.DocTypeMismatch},
 			score: 0.9,
 		},
 		{
 			name: "underage by default", now: after,
 			req:    request(young, nil, ekycv1.DocumentType_DOCUMENT_TYPE_PASSPORT),
-			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{mrz.DOC_HOLDER_UNDERAGE},
+			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{reasons.DocHolderUnderage},
 			signals: map[string]sig{
 				"mrz.present":              {flag: b(true)},
 				"mrz.valid":                {flag: b(true)},
@@ -257,7 +258,7 @@ func TestCheckMRZData(t *testing.T) {
 		{
 			name: "minimum age raised", now: before, opts: []Option{WithMinimumAge(40)},
 			req:    request(specimenTD3, nil, 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{mrz.DOC_HOLDER_UNDERAGE}, score: 0.9,
+			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{reasons.DocHolderUnderage}, score: 0.9,
 		},
 		{
 			name: "age check disabled", now: after, opts: []Option{WithMinimumAge(0)},
@@ -267,20 +268,20 @@ func TestCheckMRZData(t *testing.T) {
 		{
 			name: "invalid sex", now: before,
 			req:    request(badSex, nil, 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{mrz.DOC_MRZ_INVALID_SEX},
+			status: ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, codes: []string{reasons.DocMRZInvalidSex},
 			score: 0.9,
 		},
 		{
 			name: "warnings and criticals together", now: after,
 			req:    request(specimenTD3, &ekycv1.Applicant{Nationality: "SWE"}, ekycv1.DocumentType_DOCUMENT_TYPE_VISA),
 			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL,
-			codes:  []string{mrz.DOC_EXPIRED, mrz.DATA_NATIONALITY_MISMATCH, mrz.DOC_TYPE_MISMATCH},
+			codes:  []string{reasons.DocExpired, reasons.DataNationalityMismatch, reasons.DocTypeMismatch},
 			score:  0.3,
 		},
 		{
 			name: "strict name threshold", now: before, opts: []Option{WithNameThreshold(0.99)},
 			req:    request(specimenTD3, &ekycv1.Applicant{Surname: "Erikson", GivenNames: "Anna Maria"}, 0),
-			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{mrz.DATA_NAME_MISMATCH},
+			status: ekycv1.CheckStatus_CHECK_STATUS_FAIL, codes: []string{reasons.DataNameMismatch},
 			score: 1 - 0.5 - 0.5*(1-0.875),
 		},
 		{
@@ -299,6 +300,9 @@ func TestCheckMRZData(t *testing.T) {
 				require.Empty(t, r.GetReasonCodes())
 			} else {
 				require.Equal(t, c.codes, r.GetReasonCodes())
+			}
+			for _, code := range r.GetReasonCodes() {
+				require.True(t, reasons.Known(code), code)
 			}
 			got := signals(t, r)
 			if c.signals != nil {

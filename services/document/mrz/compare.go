@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 // DefaultNameThreshold is the name similarity below which CompareApplicant
@@ -75,7 +76,7 @@ func CompareApplicant(m *MRZ, a *ekycv1.Applicant, opts ...CompareOption) Compar
 		c.NameSimilarity = NameSimilarity(m, a.GetSurname(), a.GetGivenNames())
 		c.NameMatch = c.NameSimilarity >= cfg.nameThreshold
 		if !c.NameMatch {
-			c.Problems = append(c.Problems, Problem{Code: DATA_NAME_MISMATCH, Field: FieldName,
+			c.Problems = append(c.Problems, Problem{Code: reasons.DataNameMismatch, Field: FieldName,
 				Detail: "the declared name is not similar enough to the MRZ name"})
 		}
 	}
@@ -84,7 +85,7 @@ func CompareApplicant(m *MRZ, a *ekycv1.Applicant, opts ...CompareOption) Compar
 		if match, compared, detail := compareDOB(m.BirthDate, declared); compared {
 			c.DOBCompared, c.DOBMatch = true, match
 			if !match {
-				c.Problems = append(c.Problems, Problem{Code: DATA_DOB_MISMATCH, Field: FieldBirthDate, Detail: detail})
+				c.Problems = append(c.Problems, Problem{Code: reasons.DataDOBMismatch, Field: FieldBirthDate, Detail: detail})
 			}
 		}
 	}
@@ -93,7 +94,7 @@ func CompareApplicant(m *MRZ, a *ekycv1.Applicant, opts ...CompareOption) Compar
 		c.NationalityCompared = true
 		c.NationalityMatch = SameState(m.Nationality, declared)
 		if !c.NationalityMatch {
-			c.Problems = append(c.Problems, Problem{Code: DATA_NATIONALITY_MISMATCH, Field: FieldNationality,
+			c.Problems = append(c.Problems, Problem{Code: reasons.DataNationalityMismatch, Field: FieldNationality,
 				Detail: "the declared nationality differs from the MRZ nationality"})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 func parseT(t *testing.T, lines []string) *MRZ {
@@ -22,6 +23,7 @@ func TestNameTokens(t *testing.T) {
 	}{
 		{"Anna María", []string{"ANNA", "MARIA"}, []string{"ANNA", "MARIA"}},
 		{"Müller", []string{"MUELLER"}, []string{"MULLER"}},
+		{"Bär Öztürk", []string{"BAER", "OEZTUERK"}, []string{"BAR", "OZTURK"}},
 		{"Åsa Øberg", []string{"AASA", "OEBERG"}, []string{"ASA", "OBERG"}},
 		{"Straße", []string{"STRASSE"}, []string{"STRASSE"}},
 		{"O'Neil", []string{"ONEIL"}, []string{"ONEIL"}},
@@ -76,7 +78,7 @@ func TestCompareApplicant(t *testing.T) {
 		{"one typo", specimen, &ekycv1.Applicant{Surname: "Erikson", GivenNames: "Anna Maria"},
 			nil, true, 0.87, 0.88, false, false},
 		{"sibling", truncated, &ekycv1.Applicant{Surname: "Hutchinson", GivenNames: "Christina Alexandra"},
-			[]string{DATA_NAME_MISMATCH}, true, 0.6, 0.8, false, false},
+			[]string{reasons.DataNameMismatch}, true, 0.6, 0.8, false, false},
 		{"given names only", specimen, &ekycv1.Applicant{GivenNames: "ANNA MARIA"},
 			nil, true, 1, 1, false, false},
 		{"given names reordered", specimen, &ekycv1.Applicant{Surname: "Eriksson", GivenNames: "Maria Anna"},
@@ -84,21 +86,21 @@ func TestCompareApplicant(t *testing.T) {
 		{"truncated mrz name", truncated, &ekycv1.Applicant{Surname: "Hutchinson", GivenNames: "Christopher Alexander James"},
 			nil, true, 1, 1, false, false},
 		{"different person", specimen, &ekycv1.Applicant{Surname: "Smith", GivenNames: "John"},
-			[]string{DATA_NAME_MISMATCH}, true, 0, 0.3, false, false},
+			[]string{reasons.DataNameMismatch}, true, 0, 0.3, false, false},
 		{"different given names", specimen, &ekycv1.Applicant{Surname: "Eriksson", GivenNames: "Karl"},
-			[]string{DATA_NAME_MISMATCH}, true, 0, 0.3, false, false},
+			[]string{reasons.DataNameMismatch}, true, 0, 0.3, false, false},
 		{"dob mismatch", specimen, &ekycv1.Applicant{DateOfBirth: "1974-08-13"},
-			[]string{DATA_DOB_MISMATCH}, false, 0, 0, true, false},
+			[]string{reasons.DataDOBMismatch}, false, 0, 0, true, false},
 		{"dob other century still matches yymmdd", specimen, &ekycv1.Applicant{DateOfBirth: "1874-08-12"},
 			nil, false, 0, 0, true, false},
 		{"dob malformed", specimen, &ekycv1.Applicant{DateOfBirth: "12/08/1974"},
-			[]string{DATA_DOB_MISMATCH}, false, 0, 0, true, false},
+			[]string{reasons.DataDOBMismatch}, false, 0, 0, true, false},
 		{"partial mrz dob matches year", partial, &ekycv1.Applicant{DateOfBirth: "1974-03-01"},
 			nil, false, 0, 0, true, false},
 		{"partial mrz dob other year", partial, &ekycv1.Applicant{DateOfBirth: "1975-03-01"},
-			[]string{DATA_DOB_MISMATCH}, false, 0, 0, true, false},
+			[]string{reasons.DataDOBMismatch}, false, 0, 0, true, false},
 		{"nationality mismatch", specimen, &ekycv1.Applicant{Nationality: "SWE"},
-			[]string{DATA_NATIONALITY_MISMATCH}, false, 0, 0, false, true},
+			[]string{reasons.DataNationalityMismatch}, false, 0, 0, false, true},
 		{"nothing declared", specimen, &ekycv1.Applicant{},
 			nil, false, 0, 0, false, false},
 		{"blank declared", specimen, &ekycv1.Applicant{Surname: "  ", DateOfBirth: " ", Nationality: ""},
@@ -106,7 +108,7 @@ func TestCompareApplicant(t *testing.T) {
 		{"nil applicant", specimen, nil,
 			nil, false, 0, 0, false, false},
 		{"everything wrong", specimen, &ekycv1.Applicant{Surname: "Smith", GivenNames: "John", DateOfBirth: "1990-01-01", Nationality: "GBR"},
-			[]string{DATA_NAME_MISMATCH, DATA_DOB_MISMATCH, DATA_NATIONALITY_MISMATCH}, true, 0, 0.3, true, true},
+			[]string{reasons.DataNameMismatch, reasons.DataDOBMismatch, reasons.DataNationalityMismatch}, true, 0, 0.3, true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -121,10 +123,10 @@ func TestCompareApplicant(t *testing.T) {
 				require.Equal(t, cmp.NameSimilarity >= DefaultNameThreshold, cmp.NameMatch)
 			}
 			if c.dobCmp {
-				require.Equal(t, !contains(c.wantCodes, DATA_DOB_MISMATCH), cmp.DOBMatch)
+				require.Equal(t, !contains(c.wantCodes, reasons.DataDOBMismatch), cmp.DOBMatch)
 			}
 			if c.natCmp {
-				require.Equal(t, !contains(c.wantCodes, DATA_NATIONALITY_MISMATCH), cmp.NationalityMatch)
+				require.Equal(t, !contains(c.wantCodes, reasons.DataNationalityMismatch), cmp.NationalityMatch)
 			}
 		})
 	}
@@ -137,7 +139,7 @@ func TestNameThresholdOption(t *testing.T) {
 	require.True(t, def.NameMatch, "similarity %.3f", def.NameSimilarity)
 	strict := CompareApplicant(m, a, WithNameThreshold(0.99))
 	require.False(t, strict.NameMatch)
-	require.Equal(t, []string{DATA_NAME_MISMATCH}, problemCodes(strict.Problems))
+	require.Equal(t, []string{reasons.DataNameMismatch}, problemCodes(strict.Problems))
 	ignored := CompareApplicant(m, a, WithNameThreshold(1.5))
 	require.Equal(t, def.NameMatch, ignored.NameMatch)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 // FuzzParse proves Parse never panics and keeps its contract on arbitrary
@@ -60,6 +62,9 @@ func FuzzParse(f *testing.F) {
 		for _, p := range m.Problems {
 			if p.Code == "" || p.Field == "" || p.Detail == "" {
 				t.Fatalf("incomplete problem %+v", p)
+			}
+			if !reasons.Known(p.Code) {
+				t.Fatalf("reason code %q is not in codes.yaml", p.Code)
 			}
 		}
 		_ = m.Validate(asOf)

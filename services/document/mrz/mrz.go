@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 // Format is the MRZ layout.
@@ -151,7 +153,7 @@ func (m *MRZ) Validate(asOf time.Time) []Problem {
 	out := make([]Problem, 0, len(m.Problems)+1)
 	out = append(out, m.Problems...)
 	if m.Expired(asOf) {
-		out = append(out, Problem{Code: DOC_EXPIRED, Field: FieldExpiryDate, Detail: "the document expired before the decision date"})
+		out = append(out, Problem{Code: reasons.DocExpired, Field: FieldExpiryDate, Detail: "the document expired before the decision date"})
 	}
 	return out
 }
@@ -282,7 +284,7 @@ func (p *parser) documentCode(code string) {
 		detail = "V is not allowed as the second character of a TD1/TD2 document code"
 	}
 	if detail != "" {
-		p.problem(DOC_MRZ_INVALID_DOCUMENT_CODE, FieldDocumentCode, detail)
+		p.problem(reasons.DocMRZInvalidDocumentCode, FieldDocumentCode, detail)
 	}
 }
 
@@ -300,7 +302,7 @@ func (p *parser) sex(c byte) {
 	switch c {
 	case 'M', 'F', '<', 'X':
 	default:
-		p.problem(DOC_MRZ_INVALID_SEX, FieldSex, "sex must be M, F, X or '<'")
+		p.problem(reasons.DocMRZInvalidSex, FieldSex, "sex must be M, F, X or '<'")
 	}
 }
 
@@ -317,7 +319,7 @@ func (p *parser) name(field string) {
 	p.m.Surname, p.m.GivenNames, p.m.NameTruncated = n.surname, n.given, n.truncated
 	p.m.surnameTokens, p.m.givenTokens = n.surnameTokens, n.givenTokens
 	if n.problem != "" {
-		p.problem(DOC_MRZ_INVALID_NAME, FieldName, n.problem)
+		p.problem(reasons.DocMRZInvalidName, FieldName, n.problem)
 	}
 }
 
@@ -329,7 +331,7 @@ func (p *parser) name(field string) {
 func (p *parser) documentNumber(num string, digit byte, optional string, overflowAllowed bool) string {
 	if digit != '<' || !overflowAllowed {
 		p.m.DocumentNumber = strings.TrimRight(num, "<")
-		p.check(FieldDocumentNumber, DOC_MRZ_CHECK_DOCUMENT_NUMBER, num, digit, false)
+		p.check(FieldDocumentNumber, reasons.DocMRZCheckDocumentNumber, num, digit, false)
 		return optional
 	}
 	end := strings.IndexByte(optional, '<')
@@ -340,12 +342,12 @@ func (p *parser) documentNumber(num string, digit byte, optional string, overflo
 		// '<' in the check digit position but no continuation: the check
 		// digit is simply missing.
 		p.m.DocumentNumber = strings.TrimRight(num, "<")
-		p.check(FieldDocumentNumber, DOC_MRZ_CHECK_DOCUMENT_NUMBER, num, digit, false)
+		p.check(FieldDocumentNumber, reasons.DocMRZCheckDocumentNumber, num, digit, false)
 		return optional
 	}
 	full := num + optional[:end-1]
 	p.m.DocumentNumber = full
-	p.check(FieldDocumentNumber, DOC_MRZ_CHECK_DOCUMENT_NUMBER, full, optional[end-1], false)
+	p.check(FieldDocumentNumber, reasons.DocMRZCheckDocumentNumber, full, optional[end-1], false)
 	if end < len(optional) {
 		return optional[end+1:]
 	}
@@ -356,18 +358,18 @@ func (p *parser) documentNumber(num string, digit byte, optional string, overflo
 func (p *parser) td1(l []string) {
 	l1, l2, l3 := l[0], l[1], l[2]
 	p.documentCode(l1[0:2])
-	p.m.IssuingState = p.stateCode(FieldIssuingState, l1[2:5], DOC_MRZ_UNKNOWN_ISSUING_STATE)
+	p.m.IssuingState = p.stateCode(FieldIssuingState, l1[2:5], reasons.DocMRZUnknownIssuingState)
 	rest := p.documentNumber(l1[5:14], l1[14], l1[15:30], true)
 	p.m.OptionalData1 = strings.TrimRight(rest, "<")
 
-	p.m.BirthDate = p.date(FieldBirthDate, l2[0:6], birthDate, DOC_MRZ_INVALID_BIRTH_DATE)
-	p.check(FieldBirthDate, DOC_MRZ_CHECK_BIRTH_DATE, l2[0:6], l2[6], false)
+	p.m.BirthDate = p.date(FieldBirthDate, l2[0:6], birthDate, reasons.DocMRZInvalidBirthDate)
+	p.check(FieldBirthDate, reasons.DocMRZCheckBirthDate, l2[0:6], l2[6], false)
 	p.sex(l2[7])
-	p.m.ExpiryDate = p.date(FieldExpiryDate, l2[8:14], expiryDate, DOC_MRZ_INVALID_EXPIRY_DATE)
-	p.check(FieldExpiryDate, DOC_MRZ_CHECK_EXPIRY_DATE, l2[8:14], l2[14], false)
-	p.m.Nationality = p.stateCode(FieldNationality, l2[15:18], DOC_MRZ_UNKNOWN_NATIONALITY)
+	p.m.ExpiryDate = p.date(FieldExpiryDate, l2[8:14], expiryDate, reasons.DocMRZInvalidExpiryDate)
+	p.check(FieldExpiryDate, reasons.DocMRZCheckExpiryDate, l2[8:14], l2[14], false)
+	p.m.Nationality = p.stateCode(FieldNationality, l2[15:18], reasons.DocMRZUnknownNationality)
 	p.m.OptionalData2 = strings.TrimRight(l2[18:29], "<")
-	p.check(FieldComposite, DOC_MRZ_CHECK_COMPOSITE, l1[5:30]+l2[0:7]+l2[8:15]+l2[18:29], l2[29], false)
+	p.check(FieldComposite, reasons.DocMRZCheckComposite, l1[5:30]+l2[0:7]+l2[8:15]+l2[18:29], l2[29], false)
 
 	p.name(l3)
 }
@@ -378,7 +380,7 @@ func (p *parser) twoLine(l []string, width int) {
 	l1, l2 := l[0], l[1]
 	visa := p.m.Format == FormatMRVA || p.m.Format == FormatMRVB
 	p.documentCode(l1[0:2])
-	p.m.IssuingState = p.stateCode(FieldIssuingState, l1[2:5], DOC_MRZ_UNKNOWN_ISSUING_STATE)
+	p.m.IssuingState = p.stateCode(FieldIssuingState, l1[2:5], reasons.DocMRZUnknownIssuingState)
 	p.name(l1[5:width])
 
 	// Positions 29.. of line 2: optional data (and, for TD2/TD3, the
@@ -393,12 +395,12 @@ func (p *parser) twoLine(l []string, width int) {
 	optional := l2[28:optEnd]
 	// Only TD2 has the long-document-number rule among two-line formats.
 	rest := p.documentNumber(l2[0:9], l2[9], optional, p.m.Format == FormatTD2)
-	p.m.Nationality = p.stateCode(FieldNationality, l2[10:13], DOC_MRZ_UNKNOWN_NATIONALITY)
-	p.m.BirthDate = p.date(FieldBirthDate, l2[13:19], birthDate, DOC_MRZ_INVALID_BIRTH_DATE)
-	p.check(FieldBirthDate, DOC_MRZ_CHECK_BIRTH_DATE, l2[13:19], l2[19], false)
+	p.m.Nationality = p.stateCode(FieldNationality, l2[10:13], reasons.DocMRZUnknownNationality)
+	p.m.BirthDate = p.date(FieldBirthDate, l2[13:19], birthDate, reasons.DocMRZInvalidBirthDate)
+	p.check(FieldBirthDate, reasons.DocMRZCheckBirthDate, l2[13:19], l2[19], false)
 	p.sex(l2[20])
-	p.m.ExpiryDate = p.date(FieldExpiryDate, l2[21:27], expiryDate, DOC_MRZ_INVALID_EXPIRY_DATE)
-	p.check(FieldExpiryDate, DOC_MRZ_CHECK_EXPIRY_DATE, l2[21:27], l2[27], false)
+	p.m.ExpiryDate = p.date(FieldExpiryDate, l2[21:27], expiryDate, reasons.DocMRZInvalidExpiryDate)
+	p.check(FieldExpiryDate, reasons.DocMRZCheckExpiryDate, l2[21:27], l2[27], false)
 	p.m.OptionalData1 = strings.TrimRight(rest, "<")
 
 	switch p.m.Format {
@@ -406,9 +408,9 @@ func (p *parser) twoLine(l []string, width int) {
 		personal := l2[28:42]
 		// An unused personal number (all '<') may carry '<' as its check
 		// digit (Doc 9303 Part 4 §4.2.2.2, note).
-		p.check(FieldOptionalData, DOC_MRZ_CHECK_OPTIONAL_DATA, personal, l2[42], strings.Trim(personal, "<") == "")
-		p.check(FieldComposite, DOC_MRZ_CHECK_COMPOSITE, l2[0:10]+l2[13:20]+l2[21:43], l2[43], false)
+		p.check(FieldOptionalData, reasons.DocMRZCheckOptionalData, personal, l2[42], strings.Trim(personal, "<") == "")
+		p.check(FieldComposite, reasons.DocMRZCheckComposite, l2[0:10]+l2[13:20]+l2[21:43], l2[43], false)
 	case FormatTD2:
-		p.check(FieldComposite, DOC_MRZ_CHECK_COMPOSITE, l2[0:10]+l2[13:20]+l2[21:35], l2[35], false)
+		p.check(FieldComposite, reasons.DocMRZCheckComposite, l2[0:10]+l2[13:20]+l2[21:35], l2[35], false)
 	}
 }

@@ -3,11 +3,15 @@ package mrz
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openekyc/ekyc/services/reasons"
 )
 
 func TestCheckDigitKnownValues(t *testing.T) {
@@ -67,6 +71,16 @@ func TestSpecimensParseValid(t *testing.T) {
 			}
 			require.ElementsMatch(t, want, fields)
 		})
+	}
+}
+
+// TestSpecimenFiles keeps testdata/mrz (used by the CLI tests and by hand) in
+// step with the specimens here.
+func TestSpecimenFiles(t *testing.T) {
+	for _, s := range specimens {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "mrz", s.name+".txt"))
+		require.NoError(t, err)
+		require.Equal(t, strings.Join(s.lines, "\n")+"\n", string(b), s.name)
 	}
 }
 
@@ -176,22 +190,22 @@ func TestDates(t *testing.T) {
 	}{
 		{"valid", "740812", "301231", nil, "1974-08-12", false},
 		{"leap day in leap year", "000229", "301231", nil, "2000-02-29", false},
-		{"leap day in common year", "990229", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"month 13", "991332", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"month 00", "990012", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"day 00", "990100", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"day 31 in April", "990431", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"letters", "99A101", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
+		{"leap day in common year", "990229", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"month 13", "991332", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"month 00", "990012", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"day 00", "990100", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"day 31 in April", "990431", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"letters", "99A101", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
 		{"day unknown", "7408<<", "301231", nil, "1974-08", true},
 		{"month and day unknown", "74<<<<", "301231", nil, "1974", true},
 		{"all unknown", "<<<<<<", "301231", nil, "", true},
-		{"month unknown, day known", "74<<12", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"year unknown only", "<<0812", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"half filler", "7408<2", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"bad month with unknown day", "7413<<", "301231", []string{DOC_MRZ_INVALID_BIRTH_DATE}, "", false},
-		{"expiry invalid", "740812", "301331", []string{DOC_MRZ_INVALID_EXPIRY_DATE}, "1974-08-12", false},
-		{"expiry may not be partial", "740812", "3012<<", []string{DOC_MRZ_INVALID_EXPIRY_DATE}, "1974-08-12", false},
-		{"both invalid", "740230", "300230", []string{DOC_MRZ_INVALID_BIRTH_DATE, DOC_MRZ_INVALID_EXPIRY_DATE}, "", false},
+		{"month unknown, day known", "74<<12", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"year unknown only", "<<0812", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"half filler", "7408<2", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"bad month with unknown day", "7413<<", "301231", []string{reasons.DocMRZInvalidBirthDate}, "", false},
+		{"expiry invalid", "740812", "301331", []string{reasons.DocMRZInvalidExpiryDate}, "1974-08-12", false},
+		{"expiry may not be partial", "740812", "3012<<", []string{reasons.DocMRZInvalidExpiryDate}, "1974-08-12", false},
+		{"both invalid", "740230", "300230", []string{reasons.DocMRZInvalidBirthDate, reasons.DocMRZInvalidExpiryDate}, "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -232,7 +246,7 @@ func TestAgeAndExpiry(t *testing.T) {
 	require.Equal(t, -1, days)
 	require.True(t, m.Expired(dayAfter))
 	probs := m.Validate(dayAfter)
-	require.Equal(t, []string{DOC_EXPIRED}, problemCodes(probs))
+	require.Equal(t, []string{reasons.DocExpired}, problemCodes(probs))
 	require.Empty(t, m.Problems, "Validate does not modify the MRZ")
 	require.True(t, m.Valid(), "Valid is structural; expiry is Validate's business")
 
@@ -261,7 +275,7 @@ func TestSex(t *testing.T) {
 		require.Equal(t, sex, m.Sex)
 		require.Equal(t, valid, m.Valid(), sex)
 		if !valid {
-			require.Equal(t, []string{DOC_MRZ_INVALID_SEX}, problemCodes(m.Problems))
+			require.Equal(t, []string{reasons.DocMRZInvalidSex}, problemCodes(m.Problems))
 		}
 	}
 }
@@ -278,11 +292,11 @@ func TestStateCodes(t *testing.T) {
 		{"EUE", "XXB", nil},
 		{"XOM", "XPO", nil},
 		{"UTO", "XXX", nil},
-		{"ZZZ", "UTO", []string{DOC_MRZ_UNKNOWN_ISSUING_STATE}},
-		{"UTO", "QQQ", []string{DOC_MRZ_UNKNOWN_NATIONALITY}},
-		{"<D<", "D<<", []string{DOC_MRZ_UNKNOWN_ISSUING_STATE}},
-		{"12A", "1<<", []string{DOC_MRZ_UNKNOWN_ISSUING_STATE, DOC_MRZ_UNKNOWN_NATIONALITY}},
-		{"<<<", "<<<", []string{DOC_MRZ_UNKNOWN_ISSUING_STATE, DOC_MRZ_UNKNOWN_NATIONALITY}},
+		{"ZZZ", "UTO", []string{reasons.DocMRZUnknownIssuingState}},
+		{"UTO", "QQQ", []string{reasons.DocMRZUnknownNationality}},
+		{"<D<", "D<<", []string{reasons.DocMRZUnknownIssuingState}},
+		{"12A", "1<<", []string{reasons.DocMRZUnknownIssuingState, reasons.DocMRZUnknownNationality}},
+		{"<<<", "<<<", []string{reasons.DocMRZUnknownIssuingState, reasons.DocMRZUnknownNationality}},
 	}
 	for _, c := range cases {
 		lines := td3("P<", c.state, "ERIKSSON<<ANNA", "L898902C3", c.nat, "740812", "F", "301231", "")
@@ -353,7 +367,7 @@ func TestDocumentCodes(t *testing.T) {
 		require.Equal(t, c.format, m.Format)
 		require.Equal(t, c.valid, m.Valid(), "%s %s", c.format, c.code)
 		if !c.valid {
-			require.Equal(t, []string{DOC_MRZ_INVALID_DOCUMENT_CODE}, problemCodes(m.Problems))
+			require.Equal(t, []string{reasons.DocMRZInvalidDocumentCode}, problemCodes(m.Problems))
 		}
 	}
 }
@@ -383,7 +397,7 @@ func TestNames(t *testing.T) {
 		require.Equal(t, c.given, m.GivenNames, c.field)
 		require.Equal(t, c.truncated, m.NameTruncated, c.field)
 		if c.invalid {
-			require.Equal(t, []string{DOC_MRZ_INVALID_NAME}, problemCodes(m.Problems), c.field)
+			require.Equal(t, []string{reasons.DocMRZInvalidName}, problemCodes(m.Problems), c.field)
 		} else {
 			require.Empty(t, m.Problems, c.field)
 		}
@@ -404,7 +418,7 @@ func TestLongDocumentNumber(t *testing.T) {
 		require.Equal(t, "", m.OptionalData1)
 		c, ok := m.Check(FieldDocumentNumber)
 		require.True(t, ok)
-		require.Equal(t, Check{Field: FieldDocumentNumber, Expected: "9", Actual: "9", OK: true, Code: DOC_MRZ_CHECK_DOCUMENT_NUMBER}, c)
+		require.Equal(t, Check{Field: FieldDocumentNumber, Expected: "9", Actual: "9", OK: true, Code: reasons.DocMRZCheckDocumentNumber}, c)
 	})
 	t.Run("td1 overflow followed by optional data", func(t *testing.T) {
 		l1 := "I<UTOD23145890<7349<ABC<<<<<<<"
@@ -423,7 +437,7 @@ func TestLongDocumentNumber(t *testing.T) {
 		m, err := ParseAt([]string{l1, l2, "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"}, ref)
 		require.NoError(t, err)
 		require.False(t, m.Valid())
-		require.Equal(t, []string{DOC_MRZ_CHECK_DOCUMENT_NUMBER}, problemCodes(m.Problems))
+		require.Equal(t, []string{reasons.DocMRZCheckDocumentNumber}, problemCodes(m.Problems))
 		c, _ := m.Check(FieldDocumentNumber)
 		require.Equal(t, "9", c.Expected)
 		require.Equal(t, "8", c.Actual)
@@ -434,7 +448,7 @@ func TestLongDocumentNumber(t *testing.T) {
 		l2 += string(CheckDigit(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]))
 		m, err := ParseAt([]string{l1, l2, "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"}, ref)
 		require.NoError(t, err)
-		require.Equal(t, []string{DOC_MRZ_CHECK_DOCUMENT_NUMBER}, problemCodes(m.Problems))
+		require.Equal(t, []string{reasons.DocMRZCheckDocumentNumber}, problemCodes(m.Problems))
 		require.Equal(t, "D23145890", m.DocumentNumber)
 	})
 	t.Run("td2 overflow", func(t *testing.T) {
@@ -469,7 +483,7 @@ func TestPersonalNumberFillerCheckDigit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, valid, m.Valid(), string(digit))
 		if !valid {
-			require.Equal(t, []string{DOC_MRZ_CHECK_OPTIONAL_DATA}, problemCodes(m.Problems))
+			require.Equal(t, []string{reasons.DocMRZCheckOptionalData}, problemCodes(m.Problems))
 		}
 	}
 	// A used personal number may not carry a filler check digit.
