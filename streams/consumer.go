@@ -313,11 +313,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 // not committed are redelivered to the next member). Close waits for Run to
 // return and is safe to call more than once.
 func (c *Consumer) Close(graceful bool) {
+	c.mu.Lock()
 	if !graceful {
+		// Nothing starts and nothing is committed anymore.
 		c.abandoned.Store(true)
+		c.stopping = true
 		c.baseCancel()
 	}
-	c.mu.Lock()
 	c.closed = true
 	started, stop := c.started, c.stopPoll
 	c.mu.Unlock()
@@ -400,7 +402,7 @@ func (c *Consumer) partLocked(k tp) *partState {
 
 // startLocked starts ready records of ps up to the in-flight bound.
 func (c *Consumer) startLocked(ps *partState) {
-	if c.stopping || ps.stopping || ps.dropped {
+	if c.stopping || ps.stopping || ps.dropped || ps.ctx.Err() != nil {
 		return
 	}
 	for {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 const (
@@ -206,8 +208,12 @@ func TestConsumerRejectsGoToDLQ(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	start := time.Now().UTC().Truncate(time.Second)
-	env.runConsumer(ctx, env.testConfig("g-dlq", inTopic, dlqTopic), h, WithRegisterer(reg))
+	var logs logBuffer
+	env.runConsumer(ctx, env.testConfig("g-dlq", inTopic, dlqTopic), h, WithRegisterer(reg), WithLogger(logs.logger()))
 	env.waitCommittedEnds(ctx, "g-dlq", inTopic)
+	require.Contains(t, logs.String(), "record dead-lettered")
+	require.NotContains(t, logs.String(), "bad-", "record values logged")
+	require.NotContains(t, logs.String(), "ok-", "record values logged")
 	require.EqualValues(t, 40, handled.Load(), "each record handled once, rejected ones are not retried")
 
 	dl, err := kgo.NewClient(kgo.SeedBrokers(env.addrs...), kgo.ConsumeTopics(dlqTopic))
@@ -246,7 +252,11 @@ func TestConsumerRejectsGoToDLQ(t *testing.T) {
 	require.EqualValues(t, 8, metricValue(t, reg, "ekyc_streams_records_rejected_total",
 		map[string]string{"group": "g-dlq", "topic": inTopic, "reason": "invalid_payload"}))
 	require.Zero(t, metricValue(t, reg, "ekyc_streams_records_retried_total", labels))
-	require.Positive(t, metricValue(t, reg, "ekyc_streams_commits_total", map[string]string{"result": "ok"}))
+	// The counter moves once CommitOffsetsSync returned, just after the
+	// broker stored the commit.
+	waitUntil(t, ctx, "commit counted", func() bool {
+		return metricValue(t, reg, "ekyc_streams_commits_total", map[string]string{"result": "ok"}) > 0
+	})
 }
 
 func TestConsumerRetriesWithoutBlockingOtherKeys(t *testing.T) {
@@ -352,6 +362,11 @@ func TestConsumerCrashRedeliversIncomplete(t *testing.T) {
 		if blockedKey[string(r.Key)] {
 			<-ctx.Done() // blocked until the consumer stops
 			blockedReturned.Add(1)
+			if string(r.Key) == "key-06" {
+				// Completes during the crash: must not be
+				// committed, so it is redelivered.
+				return nil
+			}
 			return ctx.Err()
 		}
 		done1.add(r)
@@ -452,13 +467,14 @@ func TestConsumerRebalanceSecondMemberJoins(t *testing.T) {
 		sync.Mutex
 		m map[string]map[int]bool
 	}{m: make(map[string]map[int]bool)}
-	mkHandler := func(order *keyOrder) Handler {
+	mkHandler := func(order *keyOrder, done *recordSet) Handler {
 		return func(ctx context.Context, r *kgo.Record) error {
 			key := string(r.Key)
 			order.start(key)
 			time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
 			seq, _ := strconv.Atoi(string(r.Value))
 			order.finish(key, seq)
+			done.add(r)
 			seen.Lock()
 			if seen.m[key] == nil {
 				seen.m[key] = make(map[int]bool)
@@ -469,10 +485,15 @@ func TestConsumerRebalanceSecondMemberJoins(t *testing.T) {
 		}
 	}
 	o1, o2 := newKeyOrder(), newKeyOrder()
+	done1, done2 := newRecordSet(), newRecordSet()
 	cfg := env.testConfig(group, inTopic, dlqTopic)
-	env.runConsumer(ctx, cfg, mkHandler(o1))
+	// The first member never commits periodically: what the second one
+	// resumes from is committed by the revocation.
+	cfg1 := cfg
+	cfg1.CommitInterval = time.Hour
+	c1, _ := env.runConsumer(ctx, cfg1, mkHandler(o1, done1))
 	waitUntil(t, ctx, "first consumer handles records", func() bool { return o1.total() >= 200 })
-	env.runConsumer(ctx, cfg, mkHandler(o2))
+	env.runConsumer(ctx, cfg, mkHandler(o2, done2))
 	waitUntil(t, ctx, "second consumer takes partitions over", func() bool { return o2.total() >= 200 })
 	close(stopProducing)
 	require.NoError(t, <-prodDone)
@@ -488,7 +509,36 @@ func TestConsumerRebalanceSecondMemberJoins(t *testing.T) {
 		}
 		return true
 	})
+	// The first member commits its remaining partitions when it leaves.
+	c1.Close(true)
 	env.waitCommittedEnds(ctx, group, inTopic)
+
+	// For every partition the second member took over, it resumed exactly
+	// at the first offset the first member had not completed: the
+	// revocation drained and committed.
+	s1, s2 := done1.snapshot(), done2.snapshot()
+	firstIncomplete1 := func(p int32) int64 {
+		o := int64(0)
+		for s1[[2]int64{int64(p), o}] > 0 {
+			o++
+		}
+		return o
+	}
+	moved := 0
+	for p := range int32(4) {
+		min2 := int64(-1)
+		for k := range s2 {
+			if int32(k[0]) == p && (min2 == -1 || k[1] < min2) {
+				min2 = k[1]
+			}
+		}
+		if min2 == -1 {
+			continue
+		}
+		moved++
+		require.Equal(t, firstIncomplete1(p), min2, "partition %d", p)
+	}
+	require.Positive(t, moved)
 
 	for i, o := range []*keyOrder{o1, o2} {
 		o.mu.Lock()
@@ -654,4 +704,66 @@ func TestNewConsumerValidates(t *testing.T) {
 	require.Equal(t, time.Second, c.cfg.CommitInterval)
 	c.Close(true)
 	require.ErrorIs(t, c.Run(context.Background()), ErrConsumerClosed)
+}
+
+func TestConsumerPartitionsLostDropsStateWithoutCommit(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 40*time.Second)
+	env := newTestEnv(t, 1, inTopic, dlqTopic)
+	const n = 20
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: inTopic, Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte("v")})
+	}
+	env.produce(ctx, recs...)
+
+	const stuck = int64(5)
+	var (
+		mu       sync.Mutex
+		handled  = make(map[int64]int)
+		lostOnce atomic.Bool
+		cancels  atomic.Int64
+	)
+	h := func(hctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		handled[r.Offset]++
+		mu.Unlock()
+		if r.Offset == stuck && !lostOnce.Load() {
+			<-hctx.Done() // until the partition is lost
+			cancels.Add(1)
+			return hctx.Err()
+		}
+		return nil
+	}
+	count := func(off int64) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return handled[off]
+	}
+	var logs logBuffer
+	env.runConsumer(ctx, env.testConfig("g-lost", inTopic, dlqTopic), h, WithLogger(logs.logger()))
+	waitUntil(t, ctx, "records after the stuck one complete", func() bool { return count(n-1) == 1 })
+	waitUntil(t, ctx, "commit reaches the stuck record", func() bool {
+		return env.committed(ctx, "g-lost", inTopic)[0] == stuck
+	})
+
+	// One heartbeat fails with a fatal group error: kgo calls
+	// OnPartitionsLost and rejoins.
+	lostOnce.Store(true)
+	env.emb.cluster.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		resp := req.(*kmsg.HeartbeatRequest).ResponseKind().(*kmsg.HeartbeatResponse)
+		resp.ErrorCode = kerr.IllegalGeneration.Code
+		return resp, nil, true
+	})
+	waitUntil(t, ctx, "stuck record redelivered after the loss", func() bool { return count(stuck) == 2 })
+	require.EqualValues(t, 1, cancels.Load(), "handler context cancelled when the partition was lost")
+	require.Contains(t, logs.String(), "partitions lost")
+	env.waitCommittedEnds(ctx, "g-lost", inTopic)
+	for off := range int64(n) {
+		if off < stuck {
+			require.Equal(t, 1, count(off), "offset %d below the commit redelivered", off)
+		} else {
+			require.Equal(t, 2, count(off), "offset %d not redelivered from the committed offset", off)
+		}
+	}
 }
