@@ -113,6 +113,7 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 		CheckRetries:   cfg.Checks.Retries,
 		PassivateAfter: cfg.Cluster.PassivateAfter.D(),
 		OpTimeout:      cfg.Cluster.RequestTimeout.D(),
+		NodeID:         cfg.NodeID,
 		Metrics:        session.NewMetrics(n.reg),
 		Logger:         n.log,
 	}

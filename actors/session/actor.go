@@ -221,6 +221,7 @@ func (g *grain) apply(ctx context.Context, m *ekycv1.ProcessVerification) (*ekyc
 		next.Status = statusFor(verdict.Outcome)
 	}
 	next.Decision = buildDecision(st, accepted, checks, verdict, decidedAt)
+	next.Decision.NodeId = g.deps.NodeID
 	if err := g.deps.Store.Put(ctx, next, st.GetVersion()); err != nil {
 		return nil, err
 	}

@@ -51,8 +51,10 @@ type Deps struct {
 	PassivateAfter time.Duration
 	// OpTimeout bounds the handling of one event (store, checks, emit).
 	OpTimeout time.Duration
-	Metrics   *Metrics
-	Logger    *slog.Logger
+	// NodeID names this node in decisions.
+	NodeID  string
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 func (d *Deps) now() time.Time {

@@ -1001,8 +1001,10 @@ type Decision struct {
 	// From the request's submitted_at (or first receipt) to decided_at.
 	ProcessingLatency *durationpb.Duration   `protobuf:"bytes,12,opt,name=processing_latency,json=processingLatency,proto3" json:"processing_latency,omitempty"`
 	SubmittedAt       *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=submitted_at,json=submittedAt,proto3" json:"submitted_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The node whose session actor made the decision.
+	NodeId        string `protobuf:"bytes,14,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
@@ -1124,6 +1126,13 @@ func (x *Decision) GetSubmittedAt() *timestamppb.Timestamp {
 		return x.SubmittedAt
 	}
 	return nil
+}
+
+func (x *Decision) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
 }
 
 // The authoritative state of one session, as stored (compare-and-set on version).
@@ -1583,7 +1592,7 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\freason_codes\x18\x05 \x03(\tR\vreasonCodes\x123\n" +
 	"\alatency\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\alatency\x12\x1a\n" +
 	"\battempts\x18\a \x01(\x05R\battempts\x12\x14\n" +
-	"\x05error\x18\b \x01(\tR\x05error\"\x9d\x04\n" +
+	"\x05error\x18\b \x01(\tR\x05error\"\xb6\x04\n" +
 	"\bDecision\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12\x1b\n" +
@@ -1601,7 +1610,8 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\n" +
 	"decided_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12H\n" +
 	"\x12processing_latency\x18\f \x01(\v2\x19.google.protobuf.DurationR\x11processingLatency\x12=\n" +
-	"\fsubmitted_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vsubmittedAt\"\x88\x04\n" +
+	"\fsubmitted_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vsubmittedAt\x12\x17\n" +
+	"\anode_id\x18\x0e \x01(\tR\x06nodeId\"\x88\x04\n" +
 	"\fSessionState\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
