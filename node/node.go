@@ -38,6 +38,7 @@ type Option func(*options)
 type options struct {
 	logger *slog.Logger
 	now    func() time.Time
+	store  sessions.Store
 }
 
 // WithLogger sets the logger.
@@ -45,6 +46,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // WithClock sets the clock used for decisions (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithStore makes the node use st instead of opening the configured store;
+// the node does not close it (tests share one store between nodes).
+func WithStore(st sessions.Store) Option { return func(o *options) { o.store = st } }
 
 // Node is a running ekyc node.
 type Node struct {
@@ -56,6 +61,7 @@ type Node struct {
 	brokers  []string
 	producer *streams.Producer
 	store    sessions.Store
+	ownStore bool
 	member   *cluster.Member
 	consumer *streams.Consumer
 	policies *decision.Registry
@@ -99,8 +105,13 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if err := n.startKafka(ctx); err != nil {
 		return nil, err
 	}
-	if n.store, err = openStore(ctx, cfg); err != nil {
-		return nil, err
+	if o.store != nil {
+		n.store = o.store
+	} else {
+		if n.store, err = openStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		n.ownStore = true
 	}
 
 	deps := &session.Deps{
@@ -211,7 +222,7 @@ func (n *Node) Close(graceful bool) {
 		if n.producer != nil {
 			n.producer.Close()
 		}
-		if n.store != nil {
+		if n.store != nil && n.ownStore {
 			_ = n.store.Close()
 		}
 		if n.embedded != nil {
