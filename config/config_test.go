@@ -89,3 +89,13 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 		require.Contains(t, string(sample), last+":", "deploy/ekyc.yaml does not show key %s", k[0])
 	}
 }
+
+func TestClusterSampleConfigsLoad(t *testing.T) {
+	for _, n := range []string{"1", "2", "3"} {
+		cfg, err := Load("../deploy/cluster3/node-"+n+".yaml", nil)
+		require.NoError(t, err)
+		require.Equal(t, "etcd", cfg.Cluster.Provider)
+		require.Equal(t, "cql", cfg.Store.Backend)
+		require.Len(t, cfg.Kafka.Brokers, 3)
+	}
+}
