@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +21,8 @@ import (
 )
 
 // Tests against a CQL server: EKYC_TEST_CQL=host:port[,host:port...].
+// deploy/local/cassandra.sh start runs Apache Cassandra 5.0 on
+// 127.0.0.1:29042. Each test uses its own keyspace, dropped at the end.
 // EKYC_TEST_CQL_DISABLE_TABLETS=1 for ScyllaDB versions without LWT on
 // tablets.
 
@@ -140,4 +145,57 @@ func TestStoredColumns(t *testing.T) {
 	require.Equal(t, int64(1), version)
 	require.Equal(t, "SESSION_STATUS_DECIDED", status)
 	require.Equal(t, st.GetUpdatedAt().AsTime().Truncate(time.Millisecond), updatedAt.UTC())
+}
+
+// TestTwoWritersOneWins races two writers on one session, for the create
+// (INSERT IF NOT EXISTS) and for an update (UPDATE IF version = ?), many
+// rounds: exactly one wins each race and the loser gets a definite
+// sessions.ErrConflict naming the winner's version; an unknown outcome is a
+// failure here (two writers do not exhaust cas_contention_timeout).
+func TestTwoWritersOneWins(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := testCtx(t)
+	const rounds = 20
+	for r := range rounds {
+		session := fmt.Sprintf("race-%d", r)
+		for expected := range int64(2) {
+			var (
+				wg    sync.WaitGroup
+				errs  [2]error
+				start = make(chan struct{})
+			)
+			for w := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					st := &ekycv1.SessionState{TenantId: "t", SessionId: session,
+						Status: ekycv1.SessionStatus_SESSION_STATUS_PROCESSING, AppliedEventIds: []string{fmt.Sprintf("writer-%d-%d", expected, w)}}
+					<-start
+					errs[w] = s.Put(ctx, st, expected)
+				}()
+			}
+			close(start)
+			wg.Wait()
+
+			winner := -1
+			for w, err := range errs {
+				if err == nil {
+					require.Equal(t, -1, winner, "round %d v%d: both writers won", r, expected)
+					winner = w
+					continue
+				}
+				require.ErrorIs(t, err, sessions.ErrConflict, "round %d v%d writer %d", r, expected, w)
+				var ce *sessions.ConflictError
+				require.True(t, errors.As(err, &ce))
+				require.Equal(t, expected, ce.Expected)
+				require.Equal(t, expected+1, ce.Actual, "the loser sees the winner's version")
+			}
+			require.NotEqual(t, -1, winner, "round %d v%d: no writer won: %v", r, expected, errs)
+
+			got, err := s.Get(ctx, "t", session) // serial read after the loser's conflict
+			require.NoError(t, err)
+			require.Equal(t, expected+1, got.GetVersion())
+			require.Equal(t, []string{fmt.Sprintf("writer-%d-%d", expected, winner)}, got.GetAppliedEventIds())
+		}
+	}
 }
