@@ -6,7 +6,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PKGS      := ./...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test test-unit test-e2e bench proto generate lint fmt fuzz clean
+.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean
 
 all: build
 
@@ -24,6 +24,11 @@ run: build
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
+	EKYC_ITEST=auto deploy/local/itest.sh
+
+## itest: integration suite against real Kafka, Cassandra and etcd started by deploy/local (strict)
+itest:
+	deploy/local/itest.sh
 
 ## test-unit: quick loop, no end-to-end or crash tests
 test-unit:

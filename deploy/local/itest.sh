@@ -13,10 +13,11 @@ cd "$(dirname "$0")/../.."
 mode=${EKYC_ITEST:-strict}
 started=()
 cleanup() {
-  local s
+  local s script variant
   for s in "${started[@]}"; do
+    read -r script variant <<<"$s"
     # shellcheck disable=SC2086
-    deploy/local/$s stop || true
+    deploy/local/$script stop $variant || true
   done
 }
 trap cleanup EXIT
