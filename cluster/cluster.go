@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -58,6 +59,11 @@ type Member struct {
 	system  *actor.ActorSystem
 	cluster *pcluster.Cluster
 	timeout time.Duration
+	// etcd (provider etcd) is a client of our own: the provider never stops
+	// the keep-alive of its lease, so Shutdown revokes the lease of etcdKey.
+	etcd         *clientv3.Client
+	etcdKey      string
+	shutdownOnce sync.Once
 }
 
 // Start starts a member hosting kinds. Proto.Actor panics on start-up
@@ -87,11 +93,10 @@ func Start(cfg Config, kinds ...*pcluster.Kind) (m *Member, err error) {
 		}
 		provider = test.NewTestProvider(agent)
 	case ProviderEtcd:
-		dial := cfg.EtcdDialTimeout
-		if dial <= 0 {
-			dial = 5 * time.Second
+		if cfg.EtcdDialTimeout <= 0 {
+			cfg.EtcdDialTimeout = 5 * time.Second
 		}
-		p, err := etcd.NewWithConfig(strings.TrimSuffix(cfg.EtcdPrefix, "/"), clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: dial})
+		p, err := etcd.NewWithConfig(strings.TrimSuffix(cfg.EtcdPrefix, "/"), clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.EtcdDialTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("cluster: etcd provider: %w", err)
 		}
@@ -110,13 +115,24 @@ func Start(cfg Config, kinds ...*pcluster.Kind) (m *Member, err error) {
 		pcluster.WithRequestTimeout(cfg.RequestTimeout),
 	)
 	c := pcluster.New(system, ccfg)
+	m = &Member{system: system, cluster: c, timeout: cfg.RequestTimeout}
+	if cfg.Provider == ProviderEtcd {
+		if m.etcd, err = clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.EtcdDialTimeout}); err != nil {
+			return nil, fmt.Errorf("cluster: etcd client: %w", err)
+		}
+		// The key the etcd provider registers this member under.
+		m.etcdKey = strings.TrimSuffix(cfg.EtcdPrefix, "/") + "/" + cfg.Name + "/" + cfg.Name + "@" + system.ID
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("cluster: start member: %v", r)
+			if m.etcd != nil {
+				_ = m.etcd.Close()
+			}
+			m, err = nil, fmt.Errorf("cluster: start member: %v", r)
 		}
 	}()
 	c.StartMember()
-	return &Member{system: system, cluster: c, timeout: cfg.RequestTimeout}, nil
+	return m, nil
 }
 
 // Address is the member's host:port.
@@ -164,9 +180,48 @@ func (m *Member) Request(ctx context.Context, kind, identity string, msg any) (a
 }
 
 // Shutdown leaves the cluster. graceful=false stops at once (crash-like).
+// Only the first call does anything.
 func (m *Member) Shutdown(graceful bool) {
-	defer func() { _ = recover() }() // Proto.Actor may panic on double shutdown
-	m.cluster.Shutdown(graceful)
+	m.shutdownOnce.Do(func() {
+		lease := m.etcdLease()
+		func() {
+			defer func() { _ = recover() }() // Proto.Actor may panic on shutdown
+			m.cluster.Shutdown(graceful)
+			if !graceful {
+				// Cluster.Shutdown(false) leaves the provider running: its
+				// keep-alive would keep this stopped member registered for
+				// as long as the process lives, and the other members would
+				// route a share of the identities to it. Deregister it, as
+				// a crashed process's expiring lease would.
+				_ = m.cluster.Config.ClusterProvider.Shutdown(false)
+			}
+		}()
+		if m.etcd != nil {
+			// The etcd provider's Shutdown deletes the key but keeps its
+			// lease alive forever (and logs a warning every second once the
+			// unread keep-alive responses fill their queue): revoke it.
+			if lease != 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, _ = m.etcd.Revoke(ctx, lease)
+				cancel()
+			}
+			_ = m.etcd.Close()
+		}
+	})
+}
+
+// etcdLease is the lease of the member's etcd key (0: none or not found).
+func (m *Member) etcdLease() clientv3.LeaseID {
+	if m.etcd == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := m.etcd.Get(ctx, m.etcdKey)
+	if err != nil || len(r.Kvs) != 1 {
+		return 0
+	}
+	return clientv3.LeaseID(r.Kvs[0].Lease)
 }
 
 // levelFloor drops records below a minimum level.

@@ -7,7 +7,12 @@
 #   client http://127.0.0.1:22379   peer http://127.0.0.1:22380
 # Data, log and pid file live under <repo>/var/etcd/ (git-ignored).
 # Installs the Debian package etcd-server when `etcd` is not on PATH.
-# Every command is idempotent.
+# Every command is idempotent; status exits 0 (healthy), 1 (running, not
+# healthy) or 3 (not running).
+#
+# Environment: EKYC_ETCD_DIR (default <repo>/var/etcd), EKYC_ETCD_CLIENT_PORT
+# (22379), EKYC_ETCD_PEER_PORT (22380), EKYC_ETCD_START_TIMEOUT (seconds, 60),
+# EKYC_ETCD_STOP_TIMEOUT (seconds before SIGKILL, 20).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,6 +75,14 @@ ensure_installed() {
 	fi
 }
 
+alive() {
+	# kill -0 succeeds on a zombie; a zombie is not alive.
+	kill -0 "$1" 2>/dev/null || return 1
+	local state
+	state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+	[[ "$state" != Z && -n "$state" ]]
+}
+
 port_busy() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -102,6 +115,7 @@ cmd_start() {
 			--initial-cluster-state new \
 			--initial-cluster-token ekyc-local \
 			--listen-metrics-urls "" \
+			--logger zap --log-outputs stderr \
 			>>"$LOG" 2>&1 </dev/null &
 		pid=$!
 		echo "$pid" >"$PIDFILE"
@@ -110,17 +124,18 @@ cmd_start() {
 	local t0 ms
 	t0="$(date +%s%N)"
 	while true; do
-		ms=$((($(date +%s%N) - t0) / 1000000))
 		if healthy; then
+			ms=$((($(date +%s%N) - t0) / 1000000))
 			printf 'etcd started (pid %s) on %s in %d.%03ds; data %s, log %s\n' "$pid" "$CLIENT_URL" $((ms / 1000)) $((ms % 1000)) "$DATA" "$LOG"
 			return 0
 		fi
-		if ! kill -0 "$pid" 2>/dev/null; then
+		if ! alive "$pid"; then
 			log "etcd exited during start-up; last lines of $LOG:"
 			tail -n 30 "$LOG" >&2 || true
 			rm -f "$PIDFILE"
 			exit 1
 		fi
+		ms=$((($(date +%s%N) - t0) / 1000000))
 		if ((ms > START_TIMEOUT * 1000)); then
 			log "etcd (pid $pid) not healthy after ${START_TIMEOUT}s; last lines of $LOG:"
 			tail -n 30 "$LOG" >&2 || true
@@ -140,13 +155,17 @@ cmd_stop() {
 	kill -TERM "$pid" 2>/dev/null || true
 	local i
 	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
+		alive "$pid" || break
 		sleep 0.1
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if alive "$pid"; then
 		log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+		for ((i = 0; i < 100; i++)); do
+			alive "$pid" || break
+			sleep 0.1
+		done
+		alive "$pid" && die "pid $pid survived SIGKILL"
 	fi
 	rm -f "$PIDFILE"
 	echo "etcd stopped (pid $pid)"
