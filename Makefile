@@ -24,7 +24,7 @@ run: build
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
-	EKYC_ITEST=auto deploy/local/itest.sh
+	EKYC_TEST_ITEST=auto deploy/local/itest.sh
 
 ## itest: integration suite against real Kafka, Cassandra and etcd started by deploy/local (strict)
 itest:

@@ -5,12 +5,12 @@
 # EKYC_TEST_* set, and stops what it started.
 #
 #   deploy/local/itest.sh           strict: a server that cannot start fails the run
-#   EKYC_ITEST=auto deploy/local/itest.sh
+#   EKYC_TEST_ITEST=auto deploy/local/itest.sh
 #                                   (make test) a server that cannot start skips the
 #                                   suite with a loud message; a failing test still fails
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-mode=${EKYC_ITEST:-strict}
+mode=${EKYC_TEST_ITEST:-strict}
 started=()
 cleanup() {
   local s script variant
