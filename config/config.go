@@ -44,16 +44,52 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Config is the whole node configuration.
 type Config struct {
-	NodeID   string   `yaml:"node_id"`
-	DataDir  string   `yaml:"data_dir"`
-	Log      Log      `yaml:"log"`
-	Admin    Admin    `yaml:"admin"`
-	Kafka    Kafka    `yaml:"kafka"`
-	Cluster  Cluster  `yaml:"cluster"`
-	Store    Store    `yaml:"store"`
-	Checks   Checks   `yaml:"checks"`
-	Policies Policies `yaml:"policies"`
-	Tenants  []Tenant `yaml:"tenants"`
+	NodeID    string    `yaml:"node_id"`
+	DataDir   string    `yaml:"data_dir"`
+	Log       Log       `yaml:"log"`
+	Admin     Admin     `yaml:"admin"`
+	Kafka     Kafka     `yaml:"kafka"`
+	Cluster   Cluster   `yaml:"cluster"`
+	Store     Store     `yaml:"store"`
+	Checks    Checks    `yaml:"checks"`
+	Policies  Policies  `yaml:"policies"`
+	Inference Inference `yaml:"inference"`
+	Face      Face      `yaml:"face"`
+	Images    Images    `yaml:"images"`
+	Tenants   []Tenant  `yaml:"tenants"`
+}
+
+// Inference selects the model-serving backend and the batching pools.
+type Inference struct {
+	Backend   string        `yaml:"backend"` // onnx|triton|none
+	ModelsDir string        `yaml:"models_dir"`
+	Threads   int           `yaml:"threads"`
+	Triton    Triton        `yaml:"triton"`
+	Pool      InferencePool `yaml:"pool"`
+}
+
+// Triton configures the KServe v2 gRPC client.
+type Triton struct {
+	Address string `yaml:"address"`
+}
+
+// InferencePool configures the batching actors of every model.
+type InferencePool struct {
+	Batchers  int      `yaml:"batchers"`
+	MaxBatch  int      `yaml:"max_batch"`
+	MaxDelay  Duration `yaml:"max_delay"`
+	QueueSize int      `yaml:"queue_size"`
+}
+
+// Face configures the face check.
+type Face struct {
+	MatchThreshold float64 `yaml:"match_threshold"`
+}
+
+// Images configures where the node reads image references from.
+type Images struct {
+	Dir      string `yaml:"dir"`
+	MaxBytes int64  `yaml:"max_bytes"`
 }
 
 // Log configures log/slog output.
@@ -182,7 +218,14 @@ func Default() Config {
 		},
 		Checks:   Checks{Timeout: Duration(5 * time.Second), Retries: 2, MinimumAge: 18, NameMatchOK: 0.85},
 		Policies: Policies{Dir: "deploy/policies"},
-		Tenants:  []Tenant{{ID: "demo", DefaultPolicy: "default"}},
+		Inference: Inference{
+			Backend: "onnx", Threads: 1,
+			Triton: Triton{Address: "127.0.0.1:28001"},
+			Pool:   InferencePool{Batchers: 2, MaxBatch: 16, MaxDelay: Duration(2 * time.Millisecond), QueueSize: 256},
+		},
+		Face:    Face{MatchThreshold: 0.65},
+		Images:  Images{Dir: "", MaxBytes: 10 << 20},
+		Tenants: []Tenant{{ID: "demo", DefaultPolicy: "default"}},
 	}
 }
 
@@ -289,6 +332,30 @@ func (c *Config) finish() error {
 	}
 	if c.Cluster.RequestTimeout.D() <= c.Checks.Timeout.D()*time.Duration(c.Checks.Retries+1) {
 		bad("cluster.request_timeout (%s) must exceed checks.timeout × (retries+1)", c.Cluster.RequestTimeout.D())
+	}
+	switch c.Inference.Backend {
+	case "onnx", "none":
+	case "triton":
+		if c.Inference.Triton.Address == "" {
+			bad("inference.triton.address is required with inference.backend=triton")
+		}
+	default:
+		bad("inference.backend %q: want onnx|triton|none", c.Inference.Backend)
+	}
+	if c.Inference.Threads < 1 {
+		bad("inference.threads must be >= 1")
+	}
+	if p := c.Inference.Pool; p.Batchers < 1 || p.MaxBatch < 1 || p.QueueSize < 1 || p.MaxDelay < 0 {
+		bad("inference.pool: batchers, max_batch and queue_size must be >= 1, max_delay >= 0")
+	}
+	if c.Face.MatchThreshold <= -1 || c.Face.MatchThreshold >= 1 {
+		bad("face.match_threshold must be in (-1,1)")
+	}
+	if c.Images.Dir == "" {
+		c.Images.Dir = filepath.Join(c.DataDir, "images")
+	}
+	if c.Images.MaxBytes < 1024 {
+		bad("images.max_bytes must be >= 1024")
 	}
 	if c.Policies.Dir == "" {
 		bad("policies.dir is required")
