@@ -3,6 +3,7 @@ GO        ?= go
 BIN       := bin
 GOBIN_DIR := $(CURDIR)/$(BIN)/tools
 PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 PKGS      := ./...
 TEST_TIMEOUT ?= 30m
 
@@ -52,7 +53,9 @@ fuzz:
 proto:
 	@command -v protoc >/dev/null || { echo "protoc not found: apt-get install -y protobuf-compiler"; exit 1; }
 	GOBIN=$(GOBIN_DIR) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(GOBIN_DIR) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	PATH=$(GOBIN_DIR):$$PATH protoc -I proto --go_out=. --go_opt=module=github.com/openekyc/ekyc proto/ekyc/v1/*.proto
+	PATH=$(GOBIN_DIR):$$PATH protoc -I proto --go_out=. --go_opt=module=github.com/openekyc/ekyc --go-grpc_out=. --go-grpc_opt=module=github.com/openekyc/ekyc proto/inference/*.proto
 
 ## generate: reason-code constants and docs from services/reasons/codes.yaml
 generate:

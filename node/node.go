@@ -20,9 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	ainference "github.com/openekyc/ekyc/actors/inference"
 	"github.com/openekyc/ekyc/actors/session"
 	"github.com/openekyc/ekyc/cluster"
 	"github.com/openekyc/ekyc/config"
+	"github.com/openekyc/ekyc/inference"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/decision"
 	"github.com/openekyc/ekyc/services/intake"
@@ -66,6 +68,9 @@ type Node struct {
 	consumer *streams.Consumer
 	policies *decision.Registry
 	tenants  map[string]config.Tenant
+	images   *imageLoader
+	backend  inference.Backend
+	pools    map[string]*ainference.Pool
 	admin    *http.Server
 	adminLn  net.Listener
 
@@ -114,6 +119,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 		n.ownStore = true
 	}
 
+	if n.images, err = newImageLoader(cfg.Images.Dir, cfg.Images.MaxBytes); err != nil {
+		return nil, fmt.Errorf("node: images dir: %w", err)
+	}
 	deps := &session.Deps{
 		Store:          n.store,
 		Checkers:       n.checkers(),
@@ -142,6 +150,12 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	}, session.Kind(deps))
 	if err != nil {
 		return nil, err
+	}
+	if err := n.startInference(ctx); err != nil {
+		return nil, err
+	}
+	if len(n.pools) > 0 {
+		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_FACE] = n.faceChecker()
 	}
 
 	n.consumer, err = streams.NewConsumer(streams.ConsumerConfig{
@@ -216,6 +230,7 @@ func (n *Node) Close(graceful bool) {
 			case <-time.After(30 * time.Second):
 			}
 		}
+		n.stopInference()
 		if n.member != nil {
 			n.member.Shutdown(graceful)
 		}

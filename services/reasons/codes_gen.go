@@ -56,6 +56,28 @@ const (
 	DataDOBMismatch = "DATA_DOB_MISMATCH"
 	// DataNationalityMismatch is: The declared nationality does not match the MRZ
 	DataNationalityMismatch = "DATA_NATIONALITY_MISMATCH"
+	// FaceImageUnreadable is: The selfie or document image is not a decodable JPEG/PNG, or is over the size limits or under the minimum size
+	FaceImageUnreadable = "FACE_IMAGE_UNREADABLE"
+	// FaceNotFound is: No face was found in the selfie
+	FaceNotFound = "FACE_NOT_FOUND"
+	// FaceMultiple is: The selfie shows more than one face, so it is not clear whose face is being verified
+	FaceMultiple = "FACE_MULTIPLE"
+	// FaceTooSmall is: The selfie face is too small (inter-ocular distance or face box under the minimum) for a reliable comparison
+	FaceTooSmall = "FACE_TOO_SMALL"
+	// FaceBlurry is: The selfie face is out of focus or motion-blurred (low variance of the Laplacian)
+	FaceBlurry = "FACE_BLURRY"
+	// FaceTooDark is: The selfie face is under-exposed (mean luma of the face below the minimum)
+	FaceTooDark = "FACE_TOO_DARK"
+	// FaceTooBright is: The selfie face is over-exposed (mean luma of the face above the maximum)
+	FaceTooBright = "FACE_TOO_BRIGHT"
+	// FacePose is: The selfie head pose (yaw or roll estimated from landmarks) is too far from frontal
+	FacePose = "FACE_POSE"
+	// FaceLivenessFailed is: The passive liveness model scored the selfie below the live threshold (possible photo, screen or mask attack)
+	FaceLivenessFailed = "FACE_LIVENESS_FAILED"
+	// FaceMismatch is: The selfie face does not match the document portrait (embedding similarity under the match threshold)
+	FaceMismatch = "FACE_MISMATCH"
+	// FacePortraitNotFound is: No face was found in the document image, so the selfie could not be compared with the portrait
+	FacePortraitNotFound = "FACE_PORTRAIT_NOT_FOUND"
 	// CheckTimeout is: A check did not finish within its deadline after all retries
 	CheckTimeout = "CHECK_TIMEOUT"
 	// CheckError is: A check failed with an error after all retries
@@ -100,6 +122,17 @@ var All = []Info{
 	{Code: DataNameMismatch, Category: "data", Severity: "critical", Description: "The declared name does not match the name in the MRZ."},
 	{Code: DataDOBMismatch, Category: "data", Severity: "critical", Description: "The declared date of birth does not match the MRZ."},
 	{Code: DataNationalityMismatch, Category: "data", Severity: "warning", Description: "The declared nationality does not match the MRZ."},
+	{Code: FaceImageUnreadable, Category: "face", Severity: "critical", Description: "The selfie or document image is not a decodable JPEG/PNG, or is over the size limits or under the minimum size."},
+	{Code: FaceNotFound, Category: "face", Severity: "critical", Description: "No face was found in the selfie."},
+	{Code: FaceMultiple, Category: "face", Severity: "critical", Description: "The selfie shows more than one face, so it is not clear whose face is being verified."},
+	{Code: FaceTooSmall, Category: "face", Severity: "warning", Description: "The selfie face is too small (inter-ocular distance or face box under the minimum) for a reliable comparison."},
+	{Code: FaceBlurry, Category: "face", Severity: "warning", Description: "The selfie face is out of focus or motion-blurred (low variance of the Laplacian)."},
+	{Code: FaceTooDark, Category: "face", Severity: "warning", Description: "The selfie face is under-exposed (mean luma of the face below the minimum)."},
+	{Code: FaceTooBright, Category: "face", Severity: "warning", Description: "The selfie face is over-exposed (mean luma of the face above the maximum)."},
+	{Code: FacePose, Category: "face", Severity: "warning", Description: "The selfie head pose (yaw or roll estimated from landmarks) is too far from frontal."},
+	{Code: FaceLivenessFailed, Category: "face", Severity: "critical", Description: "The passive liveness model scored the selfie below the live threshold (possible photo, screen or mask attack)."},
+	{Code: FaceMismatch, Category: "face", Severity: "critical", Description: "The selfie face does not match the document portrait (embedding similarity under the match threshold)."},
+	{Code: FacePortraitNotFound, Category: "face", Severity: "warning", Description: "No face was found in the document image, so the selfie could not be compared with the portrait."},
 	{Code: CheckTimeout, Category: "system", Severity: "warning", Description: "A check did not finish within its deadline after all retries."},
 	{Code: CheckError, Category: "system", Severity: "warning", Description: "A check failed with an error after all retries."},
 	{Code: CheckUnavailable, Category: "system", Severity: "warning", Description: "The requested check kind is not available on this node."},

@@ -1,0 +1,214 @@
+package face
+
+import (
+	"context"
+	"errors"
+	"image"
+
+	"github.com/openekyc/ekyc/inference"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/reasons"
+)
+
+// Signal names, with the check's prefix (policies may write them with or
+// without it: "face.match.similarity" and "match.similarity" are one
+// signal).
+const (
+	SignalCount             = "face.count"                // faces found in the selfie
+	SignalQualityBlur       = "face.quality.blur"         // variance of the Laplacian (higher is sharper)
+	SignalQualityBrightness = "face.quality.brightness"   // mean luma of the face box, 0..255
+	SignalQualityFaceSize   = "face.quality.face_size"    // shorter side of the face box, px
+	SignalQualityIOD        = "face.quality.inter_ocular" // distance between the eye centres, px
+	SignalQualityYaw        = "face.quality.yaw"          // degrees
+	SignalQualityRoll       = "face.quality.roll"         // degrees
+	SignalQualityOK         = "face.quality.ok"           // every quality bound met
+	SignalLivenessScore     = "face.liveness.score"       // live probability, 0..1
+	SignalLivenessOK        = "face.liveness.ok"          // score ≥ liveness threshold
+	SignalPortraitCount     = "face.portrait.count"       // faces found in the document image
+	SignalMatchSimilarity   = "face.match.similarity"     // cosine similarity selfie vs portrait, −1..1
+	SignalMatchOK           = "face.match.ok"             // similarity ≥ match threshold
+)
+
+// Score penalties; see Check.
+const (
+	penaltyCritical = 0.5
+	penaltyWarning  = 0.1
+)
+
+// Check runs the face check: the selfie's face is found, passed through the
+// quality gate and the liveness model and, when document is not empty,
+// compared with the document image's portrait. Latency and attempts are
+// left for the caller.
+//
+//   - A selfie or document image that does not decode within the limits:
+//     FACE_IMAGE_UNREADABLE.
+//   - No face in the selfie: FACE_NOT_FOUND (nothing else is measured);
+//     more than one: FACE_MULTIPLE, and the largest face is measured.
+//   - The selfie face's quality bounds: FACE_TOO_SMALL, FACE_BLURRY,
+//     FACE_TOO_DARK, FACE_TOO_BRIGHT, FACE_POSE.
+//   - Live probability under the liveness threshold: FACE_LIVENESS_FAILED.
+//   - No face in the document image: FACE_PORTRAIT_NOT_FOUND. Several are
+//     normal there (the ghost image of ID cards): the largest is the
+//     portrait.
+//   - Similarity under the match threshold: FACE_MISMATCH.
+//
+// Status: FAIL if any reason is critical in codes.yaml, CONSIDER if there
+// are only warnings, PASS otherwise; ERROR when a model call fails
+// (CHECK_TIMEOUT when ctx ended, CHECK_UNAVAILABLE when the backend is
+// unavailable, overloaded or lacks the model, CHECK_ERROR otherwise), so the
+// caller may retry. Score: 1 − 0.5 per critical reason − 0.1 per warning,
+// clamped to 0..1.
+func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Option) *ekycv1.CheckResult {
+	cfg := newConfig(opts)
+	res := &ekycv1.CheckResult{Kind: ekycv1.CheckKind_CHECK_KIND_FACE}
+	var codes []string
+	finish := func() *ekycv1.CheckResult {
+		res.ReasonCodes = dedupe(codes)
+		res.Status = status(res.ReasonCodes)
+		res.Score = score(res.ReasonCodes)
+		return res
+	}
+
+	img, err := Decode(selfie, cfg.limits)
+	if err != nil {
+		codes = append(codes, reasons.FaceImageUnreadable)
+		return finish()
+	}
+	selfieCfg := cfg
+	selfieCfg.liveness, selfieCfg.embedding = true, len(document) > 0
+	sa, err := analyze(ctx, r, img, selfieCfg)
+	if err != nil {
+		return modelError(res, err)
+	}
+	res.Signals = append(res.Signals, number(SignalCount, float64(len(sa.Faces)), "count"))
+	f := sa.Primary()
+	if f == nil {
+		codes = append(codes, reasons.FaceNotFound)
+		return finish()
+	}
+	if len(sa.Faces) > 1 {
+		codes = append(codes, reasons.FaceMultiple)
+	}
+
+	q := f.Quality
+	res.Signals = append(res.Signals,
+		number(SignalQualityBlur, q.Sharpness, "variance"),
+		number(SignalQualityBrightness, q.Brightness, "luma"),
+		number(SignalQualityFaceSize, q.FaceSize, "px"),
+		number(SignalQualityIOD, q.InterOcular, "px"),
+		number(SignalQualityYaw, q.Yaw, "degrees"),
+		number(SignalQualityRoll, q.Roll, "degrees"),
+		flag(SignalQualityOK, q.OK()),
+		number(SignalLivenessScore, f.Liveness.Score, "probability"),
+		flag(SignalLivenessOK, f.Liveness.Score >= cfg.livenessThreshold),
+	)
+	codes = append(codes, q.Reasons...)
+	if f.Liveness.Score < cfg.livenessThreshold {
+		codes = append(codes, reasons.FaceLivenessFailed)
+	}
+
+	if len(document) == 0 {
+		return finish()
+	}
+	dimg, err := Decode(document, cfg.limits)
+	if err != nil {
+		codes = append(codes, reasons.FaceImageUnreadable)
+		return finish()
+	}
+	docCfg := cfg
+	docCfg.liveness, docCfg.embedding = false, true
+	da, err := analyze(ctx, r, dimg, docCfg)
+	if err != nil {
+		return modelError(res, err)
+	}
+	res.Signals = append(res.Signals, number(SignalPortraitCount, float64(len(da.Faces)), "count"))
+	if len(da.Faces) == 0 {
+		codes = append(codes, reasons.FacePortraitNotFound)
+		return finish()
+	}
+	m := Compare(sa, da)
+	ok := m.Matches(cfg.matchThreshold)
+	res.Signals = append(res.Signals,
+		number(SignalMatchSimilarity, m.Similarity, "cosine"),
+		flag(SignalMatchOK, ok))
+	if !ok {
+		codes = append(codes, reasons.FaceMismatch)
+	}
+	return finish()
+}
+
+// analyze is Analyze with a resolved configuration.
+func analyze(ctx context.Context, r Runner, img *image.RGBA, cfg config) (*Analysis, error) {
+	return Analyze(ctx, r, img, func(c *config) { *c = cfg })
+}
+
+// modelError turns a model failure into an ERROR result.
+func modelError(res *ekycv1.CheckResult, err error) *ekycv1.CheckResult {
+	res.Status = ekycv1.CheckStatus_CHECK_STATUS_ERROR
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		res.ReasonCodes = []string{reasons.CheckTimeout}
+	case errors.Is(err, inference.ErrUnavailable) || errors.Is(err, inference.ErrOverloaded) || errors.Is(err, inference.ErrUnknownModel):
+		res.ReasonCodes = []string{reasons.CheckUnavailable}
+	default:
+		res.ReasonCodes = []string{reasons.CheckError}
+	}
+	res.Error = err.Error() // model names and tensor shapes only, no image data
+	res.Score = 0
+	return res
+}
+
+func dedupe(codes []string) []string {
+	out := make([]string, 0, len(codes))
+	seen := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func status(codes []string) ekycv1.CheckStatus {
+	st := ekycv1.CheckStatus_CHECK_STATUS_PASS
+	for _, c := range codes {
+		switch severity(c) {
+		case reasons.SeverityCritical:
+			return ekycv1.CheckStatus_CHECK_STATUS_FAIL
+		case reasons.SeverityWarning:
+			st = ekycv1.CheckStatus_CHECK_STATUS_CONSIDER
+		}
+	}
+	return st
+}
+
+func score(codes []string) float64 {
+	s := 1.0
+	for _, c := range codes {
+		switch severity(c) {
+		case reasons.SeverityCritical:
+			s -= penaltyCritical
+		case reasons.SeverityWarning:
+			s -= penaltyWarning
+		}
+	}
+	return min(max(s, 0), 1)
+}
+
+// severity is the codes.yaml severity of a code; unknown codes count as
+// critical (fail closed).
+func severity(code string) reasons.Severity {
+	if info, ok := reasons.Lookup(code); ok {
+		return info.Severity
+	}
+	return reasons.SeverityCritical
+}
+
+func flag(name string, v bool) *ekycv1.Signal {
+	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Flag{Flag: v}}
+}
+
+func number(name string, v float64, unit string) *ekycv1.Signal {
+	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Number{Number: v}, Unit: unit}
+}
