@@ -33,7 +33,7 @@ models:
 	models/fetch.sh
 
 ## itest: integration suite against real Kafka, Cassandra and etcd started by deploy/local (strict)
-itest:
+itest: models
 	deploy/local/itest.sh
 
 ## test-unit: quick loop, no end-to-end or crash tests

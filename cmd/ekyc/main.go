@@ -3,6 +3,8 @@
 //	ekyc run [-config FILE]           start a node (embedded defaults without a config)
 //	ekyc submit -file REQUEST.json    produce a verification request and wait for its decision
 //	ekyc mrz parse < lines.txt        parse and validate an MRZ, print JSON
+//	ekyc face compare SELFIE DOC      compare a selfie with a document portrait, print JSON
+//	ekyc face inspect IMAGE           per-face signals, print JSON
 //	ekyc migrate [-config FILE]       create the CQL keyspace and tables
 //	ekyc version
 package main
@@ -22,6 +24,8 @@ commands:
   run        start a node (see -config; embedded defaults when omitted)
   submit     produce a verification request from a JSON file and wait for its decision
   mrz parse  read MRZ lines on stdin and print the parsed result as JSON
+  face compare SELFIE DOCUMENT   detect, check quality/liveness and compare two faces (JSON)
+  face inspect IMAGE             per-face signals of one image (JSON)
   migrate    create the CQL keyspace and session table (store.backend=cql)
   version    print the version
 `
@@ -48,6 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return runMRZParse(stdin, stdout, stderr, time.Now())
+	case "face":
+		return cmdFace(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
