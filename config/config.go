@@ -412,7 +412,7 @@ func applyEnv(cfg *Config, env []string) error {
 	vars := map[string]string{}
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
-		if ok && strings.HasPrefix(k, "EKYC_") && !strings.HasPrefix(k, "EKYC_TEST_") {
+		if ok && strings.HasPrefix(k, "EKYC_") && !notConfig(k) {
 			vars[k] = v
 		}
 	}
@@ -437,12 +437,25 @@ func applyEnv(cfg *Config, env []string) error {
 		}
 	})
 	for k := range vars {
-		if k == "EKYC_CONFIG" {
-			continue
-		}
 		errs = append(errs, fmt.Errorf("config: unknown environment variable %s", k))
 	}
 	return errors.Join(errs...)
+}
+
+// scriptVars are EKYC_* variables that belong to the tools around the node
+// (tests, deploy/local scripts, make models), not to its configuration.
+var scriptVars = map[string]bool{
+	"EKYC_CONFIG": true, "EKYC_CACHE_DIR": true, "EKYC_MODELS_DIR": true,
+	"EKYC_KAFKA_HEAP": true, "EKYC_KAFKA_START_TIMEOUT": true, "EKYC_KAFKA_STOP_TIMEOUT": true, "EKYC_KAFKA_VERSION": true,
+}
+
+func notConfig(k string) bool {
+	for _, p := range []string{"EKYC_TEST_", "EKYC_CASSANDRA_", "EKYC_ETCD_", "EKYC_TRITON_"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return scriptVars[k]
 }
 
 func fieldByTag(v reflect.Value, tag string) reflect.Value {

@@ -33,6 +33,7 @@ func TestYAMLAndEnvOverride(t *testing.T) {
 		"EKYC_STORE_BACKEND=cql",
 		"EKYC_STORE_CQL_HOSTS=127.0.0.1:9042",
 		"PATH=/bin",
+		"EKYC_CACHE_DIR=/tmp/c", "EKYC_KAFKA_HEAP=512m", "EKYC_TRITON_GRPC_PORT=1", "EKYC_TEST_CQL=x",
 	})
 	require.NoError(t, err)
 	require.Equal(t, []string{"a:9092", "b:9092"}, cfg.Kafka.Brokers)
