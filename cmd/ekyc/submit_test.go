@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/openekyc/ekyc/config"
+	"github.com/openekyc/ekyc/inference/ort"
 	"github.com/openekyc/ekyc/node"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 )
@@ -29,6 +31,7 @@ func TestSubmitSamples(t *testing.T) {
 		"EKYC_ADMIN_LISTEN=",
 		"EKYC_KAFKA_EMBEDDED_PORT=0",
 		"EKYC_POLICIES_DIR=" + filepath.Join("..", "..", "deploy", "policies"),
+		"EKYC_CHECKS_TIMEOUT=20s", "EKYC_CLUSTER_REQUEST_TIMEOUT=90s",
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -37,6 +40,12 @@ func TestSubmitSamples(t *testing.T) {
 	require.NoError(t, err)
 	defer n.Close(true)
 	brokers := strings.Join(n.Brokers(), ",")
+	for _, f := range []string{"obama.jpg", "obama2.jpg"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(cfg.Images.Dir, f), b, 0o600))
+	}
+	_, modelsErr := os.Stat(filepath.Join(ort.DefaultDir(), "face_embed"))
 
 	for file, want := range map[string]struct {
 		code    int
@@ -47,8 +56,12 @@ func TestSubmitSamples(t *testing.T) {
 		"reject-bad-mrz.json":  {0, ekycv1.Outcome_OUTCOME_REJECT, []string{"DOC_MRZ_CHECK_BIRTH_DATE", "DOC_MRZ_CHECK_COMPOSITE"}},
 		"review-underage.json": {0, ekycv1.Outcome_OUTCOME_REVIEW, []string{"DOC_HOLDER_UNDERAGE"}},
 		"malformed.json":       {3, 0, nil},
+		"approve-face.json":    {0, ekycv1.Outcome_OUTCOME_APPROVE, nil},
 	} {
 		t.Run(file, func(t *testing.T) {
+			if file == "approve-face.json" && modelsErr != nil {
+				t.Skipf("face models not in %s: run make models", ort.DefaultDir())
+			}
 			var out, errb bytes.Buffer
 			code := run([]string{"submit", "-brokers", brokers, "-timeout", "30s", "-file", filepath.Join("..", "..", "testdata", "requests", file)}, nil, &out, &errb)
 			require.Equal(t, want.code, code, "stderr: %s", errb.String())
