@@ -11,6 +11,7 @@ import (
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/reasons"
+	"github.com/openekyc/ekyc/services/signal"
 )
 
 // DefaultMinimumAge is the holder age below which DOC_HOLDER_UNDERAGE is
@@ -32,12 +33,9 @@ const (
 	SignalDocumentTypeMatches = "doc.type_match"
 )
 
-// Score penalties; see score.
-const (
-	penaltyCritical = 0.5
-	penaltyWarning  = 0.1
-	penaltyName     = 0.5
-)
+// penaltyName weighs the declared-name mismatch in score (the critical and
+// warning penalties are signal.PenaltyCritical / PenaltyWarning).
+const penaltyName = 0.5
 
 type config struct {
 	minimumAge    int
@@ -104,7 +102,7 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 		}
 	}
 	if len(lines) == 0 {
-		res.Signals = []*ekycv1.Signal{flag(SignalMRZPresent, false)}
+		res.Signals = []*ekycv1.Signal{signal.Flag(SignalMRZPresent, false)}
 		if len(doc.GetImages()) > 0 {
 			res.Status = ekycv1.CheckStatus_CHECK_STATUS_ERROR
 			res.ReasonCodes = []string{reasons.DocOCRUnavailable}
@@ -120,26 +118,26 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 	if err != nil {
 		res.Status = ekycv1.CheckStatus_CHECK_STATUS_FAIL
 		res.ReasonCodes = []string{reasons.DocMRZUnreadable}
-		res.Signals = []*ekycv1.Signal{flag(SignalMRZPresent, true), flag(SignalMRZValid, false)}
+		res.Signals = []*ekycv1.Signal{signal.Flag(SignalMRZPresent, true), signal.Flag(SignalMRZValid, false)}
 		return res
 	}
 
 	failures := m.CheckDigitFailures()
 	res.Signals = []*ekycv1.Signal{
-		flag(SignalMRZPresent, true),
-		flag(SignalMRZValid, m.Valid()),
-		text(SignalMRZFormat, string(m.Format)),
-		number(SignalCheckDigitFailures, float64(failures), "count"),
+		signal.Flag(SignalMRZPresent, true),
+		signal.Flag(SignalMRZValid, m.Valid()),
+		signal.Text(SignalMRZFormat, string(m.Format)),
+		signal.Number(SignalCheckDigitFailures, float64(failures), "count"),
 	}
 	problems := m.Validate(now)
 
 	if days, ok := m.ExpiryDate.DaysUntil(now); ok {
 		res.Signals = append(res.Signals,
-			flag(SignalExpired, days < 0),
-			number(SignalDaysToExpiry, float64(days), "days"))
+			signal.Flag(SignalExpired, days < 0),
+			signal.Number(SignalDaysToExpiry, float64(days), "days"))
 	}
 	if age, ok := m.BirthDate.AgeAt(now); ok {
-		res.Signals = append(res.Signals, number(SignalHolderAgeYears, float64(age), "years"))
+		res.Signals = append(res.Signals, signal.Number(SignalHolderAgeYears, float64(age), "years"))
 		if cfg.minimumAge > 0 && age < cfg.minimumAge {
 			problems = append(problems, mrz.Problem{Code: reasons.DocHolderUnderage, Field: mrz.FieldBirthDate,
 				Detail: "the holder is younger than the minimum age"})
@@ -148,19 +146,19 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 
 	cmp := mrz.CompareApplicant(m, req.GetApplicant(), mrz.WithNameThreshold(cfg.nameThreshold))
 	if cmp.NameCompared {
-		res.Signals = append(res.Signals, number(SignalNameMatch, cmp.NameSimilarity, "ratio"))
+		res.Signals = append(res.Signals, signal.Number(SignalNameMatch, cmp.NameSimilarity, "ratio"))
 	}
 	if cmp.DOBCompared {
-		res.Signals = append(res.Signals, flag(SignalDOBMatch, cmp.DOBMatch))
+		res.Signals = append(res.Signals, signal.Flag(SignalDOBMatch, cmp.DOBMatch))
 	}
 	if cmp.NationalityCompared {
-		res.Signals = append(res.Signals, flag(SignalNationalityMatch, cmp.NationalityMatch))
+		res.Signals = append(res.Signals, signal.Flag(SignalNationalityMatch, cmp.NationalityMatch))
 	}
 	problems = append(problems, cmp.Problems...)
 
 	if declared := doc.GetType(); declared != ekycv1.DocumentType_DOCUMENT_TYPE_UNSPECIFIED {
 		match := TypeMatches(declared, m)
-		res.Signals = append(res.Signals, flag(SignalDocumentTypeMatches, match))
+		res.Signals = append(res.Signals, signal.Flag(SignalDocumentTypeMatches, match))
 		if !match {
 			problems = append(problems, mrz.Problem{Code: reasons.DocTypeMismatch, Field: mrz.FieldDocumentCode,
 				Detail: "the declared document type differs from the MRZ document code"})
@@ -168,7 +166,7 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 	}
 
 	res.ReasonCodes = reasonCodes(problems)
-	res.Status = status(res.ReasonCodes)
+	res.Status = signal.Status(res.ReasonCodes)
 	res.Score = score(problems, cmp)
 	return res
 }
@@ -209,19 +207,6 @@ func reasonCodes(problems []mrz.Problem) []string {
 	return out
 }
 
-func status(codes []string) ekycv1.CheckStatus {
-	st := ekycv1.CheckStatus_CHECK_STATUS_PASS
-	for _, c := range codes {
-		switch severity(c) {
-		case reasons.SeverityCritical:
-			return ekycv1.CheckStatus_CHECK_STATUS_FAIL
-		case reasons.SeverityWarning:
-			st = ekycv1.CheckStatus_CHECK_STATUS_CONSIDER
-		}
-	}
-	return st
-}
-
 // score is 1 minus penalties, clamped to 0..1:
 //
 //	0.5 for every critical problem (each failed check digit counts once),
@@ -232,38 +217,13 @@ func status(codes []string) ekycv1.CheckStatus {
 // matches at 0.9 scores 0.95, one warning costs 0.1, and two critical
 // problems bring the score to 0.
 func score(problems []mrz.Problem, cmp mrz.Comparison) float64 {
-	s := 1.0
-	for _, p := range problems {
-		switch severity(p.Code) {
-		case reasons.SeverityCritical:
-			s -= penaltyCritical
-		case reasons.SeverityWarning:
-			s -= penaltyWarning
-		}
+	codes := make([]string, len(problems))
+	for i, p := range problems {
+		codes[i] = p.Code
 	}
+	s := signal.Score(codes)
 	if cmp.NameCompared {
 		s -= penaltyName * (1 - cmp.NameSimilarity)
 	}
 	return min(max(s, 0), 1)
-}
-
-// severity is the codes.yaml severity of a reason code; a code missing from
-// the table counts as critical (fail closed).
-func severity(code string) reasons.Severity {
-	if info, ok := reasons.Lookup(code); ok {
-		return info.Severity
-	}
-	return reasons.SeverityCritical
-}
-
-func flag(name string, v bool) *ekycv1.Signal {
-	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Flag{Flag: v}}
-}
-
-func number(name string, v float64, unit string) *ekycv1.Signal {
-	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Number{Number: v}, Unit: unit}
-}
-
-func text(name, v string) *ekycv1.Signal {
-	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Text{Text: v}}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/openekyc/ekyc/inference"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/reasons"
+	"github.com/openekyc/ekyc/services/signal"
 )
 
 // Signal names, with the check's prefix (policies may write them with or
@@ -27,12 +28,6 @@ const (
 	SignalPortraitCount     = "face.portrait.count"       // faces found in the document image
 	SignalMatchSimilarity   = "face.match.similarity"     // cosine similarity selfie vs portrait, −1..1
 	SignalMatchOK           = "face.match.ok"             // similarity ≥ match threshold
-)
-
-// Score penalties; see Check.
-const (
-	penaltyCritical = 0.5
-	penaltyWarning  = 0.1
 )
 
 // Check runs the face check: the selfie's face is found, passed through the
@@ -64,7 +59,7 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 	var codes []string
 	finish := func() *ekycv1.CheckResult {
 		res.ReasonCodes = dedupe(codes)
-		res.Status = status(res.ReasonCodes)
+		res.Status = signal.Status(res.ReasonCodes)
 		res.Score = score(res.ReasonCodes)
 		return res
 	}
@@ -80,7 +75,7 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 	if err != nil {
 		return modelError(res, err)
 	}
-	res.Signals = append(res.Signals, number(SignalCount, float64(len(sa.Faces)), "count"))
+	res.Signals = append(res.Signals, signal.Number(SignalCount, float64(len(sa.Faces)), "count"))
 	f := sa.Primary()
 	if f == nil {
 		codes = append(codes, reasons.FaceNotFound)
@@ -92,15 +87,15 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 
 	q := f.Quality
 	res.Signals = append(res.Signals,
-		number(SignalQualityBlur, q.Sharpness, "variance"),
-		number(SignalQualityBrightness, q.Brightness, "luma"),
-		number(SignalQualityFaceSize, q.FaceSize, "px"),
-		number(SignalQualityIOD, q.InterOcular, "px"),
-		number(SignalQualityYaw, q.Yaw, "degrees"),
-		number(SignalQualityRoll, q.Roll, "degrees"),
-		flag(SignalQualityOK, q.OK()),
-		number(SignalLivenessScore, f.Liveness.Score, "probability"),
-		flag(SignalLivenessOK, f.Liveness.Score >= cfg.livenessThreshold),
+		signal.Number(SignalQualityBlur, q.Sharpness, "variance"),
+		signal.Number(SignalQualityBrightness, q.Brightness, "luma"),
+		signal.Number(SignalQualityFaceSize, q.FaceSize, "px"),
+		signal.Number(SignalQualityIOD, q.InterOcular, "px"),
+		signal.Number(SignalQualityYaw, q.Yaw, "degrees"),
+		signal.Number(SignalQualityRoll, q.Roll, "degrees"),
+		signal.Flag(SignalQualityOK, q.OK()),
+		signal.Number(SignalLivenessScore, f.Liveness.Score, "probability"),
+		signal.Flag(SignalLivenessOK, f.Liveness.Score >= cfg.livenessThreshold),
 	)
 	codes = append(codes, q.Reasons...)
 	if f.Liveness.Score < cfg.livenessThreshold {
@@ -121,7 +116,7 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 	if err != nil {
 		return modelError(res, err)
 	}
-	res.Signals = append(res.Signals, number(SignalPortraitCount, float64(len(da.Faces)), "count"))
+	res.Signals = append(res.Signals, signal.Number(SignalPortraitCount, float64(len(da.Faces)), "count"))
 	if len(da.Faces) == 0 {
 		codes = append(codes, reasons.FacePortraitNotFound)
 		return finish()
@@ -129,8 +124,8 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 	m := Compare(sa, da)
 	ok := m.Matches(cfg.matchThreshold)
 	res.Signals = append(res.Signals,
-		number(SignalMatchSimilarity, m.Similarity, "cosine"),
-		flag(SignalMatchOK, ok))
+		signal.Number(SignalMatchSimilarity, m.Similarity, "cosine"),
+		signal.Flag(SignalMatchOK, ok))
 	if !ok {
 		codes = append(codes, reasons.FaceMismatch)
 	}
@@ -170,45 +165,4 @@ func dedupe(codes []string) []string {
 	return out
 }
 
-func status(codes []string) ekycv1.CheckStatus {
-	st := ekycv1.CheckStatus_CHECK_STATUS_PASS
-	for _, c := range codes {
-		switch severity(c) {
-		case reasons.SeverityCritical:
-			return ekycv1.CheckStatus_CHECK_STATUS_FAIL
-		case reasons.SeverityWarning:
-			st = ekycv1.CheckStatus_CHECK_STATUS_CONSIDER
-		}
-	}
-	return st
-}
-
-func score(codes []string) float64 {
-	s := 1.0
-	for _, c := range codes {
-		switch severity(c) {
-		case reasons.SeverityCritical:
-			s -= penaltyCritical
-		case reasons.SeverityWarning:
-			s -= penaltyWarning
-		}
-	}
-	return min(max(s, 0), 1)
-}
-
-// severity is the codes.yaml severity of a code; unknown codes count as
-// critical (fail closed).
-func severity(code string) reasons.Severity {
-	if info, ok := reasons.Lookup(code); ok {
-		return info.Severity
-	}
-	return reasons.SeverityCritical
-}
-
-func flag(name string, v bool) *ekycv1.Signal {
-	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Flag{Flag: v}}
-}
-
-func number(name string, v float64, unit string) *ekycv1.Signal {
-	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Number{Number: v}, Unit: unit}
-}
+func score(codes []string) float64 { return min(max(signal.Score(codes), 0), 1) }

@@ -41,3 +41,12 @@ func Known(code string) bool {
 	_, ok := byCode[code]
 	return ok
 }
+
+// SeverityOf is the table severity of code; a code missing from the table
+// counts as critical (fail closed).
+func SeverityOf(code string) Severity {
+	if i, ok := byCode[code]; ok {
+		return i.Severity
+	}
+	return SeverityCritical
+}
