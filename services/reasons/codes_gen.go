@@ -50,6 +50,16 @@ const (
 	DocHolderUnderage = "DOC_HOLDER_UNDERAGE"
 	// DocTypeMismatch is: The declared document type differs from the type encoded in the MRZ
 	DocTypeMismatch = "DOC_TYPE_MISMATCH"
+	// DocImageLowJpegQuality is: The document photo's JPEG luminance quantisation table corresponds to an IJG quality under the minimum (heavy compression hides detail and tampering traces)
+	DocImageLowJpegQuality = "DOC_IMAGE_LOW_JPEG_QUALITY"
+	// DocImageCustomQuantTables is: The document photo's JPEG quantisation tables are not IJG-scaled standard tables (written by an editor such as Photoshop, or by a camera's own encoder)
+	DocImageCustomQuantTables = "DOC_IMAGE_CUSTOM_QUANT_TABLES"
+	// DocImageEditedRegion is: Error-level analysis of the document photo found a region whose recompression error is far above the rest of the image (possible pasted or edited region)
+	DocImageEditedRegion = "DOC_IMAGE_EDITED_REGION"
+	// DocImageEditorSoftware is: The document photo's Exif Software tag names an image editor (Photoshop, GIMP, Paint.NET, ...)
+	DocImageEditorSoftware = "DOC_IMAGE_EDITOR_SOFTWARE"
+	// DocImageLowResolution is: The document occupies too few pixels per millimetre of its physical width for reliable reading and forensics
+	DocImageLowResolution = "DOC_IMAGE_LOW_RESOLUTION"
 	// DataNameMismatch is: The declared name does not match the name in the MRZ
 	DataNameMismatch = "DATA_NAME_MISMATCH"
 	// DataDOBMismatch is: The declared date of birth does not match the MRZ
@@ -119,6 +129,11 @@ var All = []Info{
 	{Code: DocExpired, Category: "document", Severity: "critical", Description: "The document expired before the decision date."},
 	{Code: DocHolderUnderage, Category: "document", Severity: "warning", Description: "The holder is younger than the policy's minimum age at the decision date."},
 	{Code: DocTypeMismatch, Category: "document", Severity: "warning", Description: "The declared document type differs from the type encoded in the MRZ."},
+	{Code: DocImageLowJpegQuality, Category: "document", Severity: "warning", Description: "The document photo's JPEG luminance quantisation table corresponds to an IJG quality under the minimum (heavy compression hides detail and tampering traces)."},
+	{Code: DocImageCustomQuantTables, Category: "document", Severity: "info", Description: "The document photo's JPEG quantisation tables are not IJG-scaled standard tables (written by an editor such as Photoshop, or by a camera's own encoder)."},
+	{Code: DocImageEditedRegion, Category: "document", Severity: "warning", Description: "Error-level analysis of the document photo found a region whose recompression error is far above the rest of the image (possible pasted or edited region)."},
+	{Code: DocImageEditorSoftware, Category: "document", Severity: "warning", Description: "The document photo's Exif Software tag names an image editor (Photoshop, GIMP, Paint.NET, ...)."},
+	{Code: DocImageLowResolution, Category: "document", Severity: "warning", Description: "The document occupies too few pixels per millimetre of its physical width for reliable reading and forensics."},
 	{Code: DataNameMismatch, Category: "data", Severity: "critical", Description: "The declared name does not match the name in the MRZ."},
 	{Code: DataDOBMismatch, Category: "data", Severity: "critical", Description: "The declared date of birth does not match the MRZ."},
 	{Code: DataNationalityMismatch, Category: "data", Severity: "warning", Description: "The declared nationality does not match the MRZ."},
