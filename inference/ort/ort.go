@@ -29,8 +29,20 @@
 // batch buffers without copies. On a CPU this costs nothing against a real
 // batched graph for these small convolutional models, keeps the items'
 // results independent of the batch they came in (bitwise), and lets the
-// batching actors treat every backend alike. Graphs whose inputs or outputs
-// are not [1, static dims...] are refused at load.
+// batching actors treat every backend alike.
+//
+// # Dynamic dimensions
+//
+// Graphs may have dynamic dimensions (-1 in ModelInfo, which leaves out the
+// batch dimension). When every input and output has a dynamic first
+// dimension (the OCR models: ocr_det [N,3,H,W], ocr_rec [N,3,48,W]), that
+// dimension is the batch: one Infer call is one Run over the whole batch. A
+// graph with a fixed first dimension of 1 is run item by item, as above.
+// Other dynamic dimensions take the sizes of the caller's tensors (one size
+// per call: the items of a batch share their shape), and outputs with a
+// dynamic dimension are allocated by ONNX Runtime and copied out, with the
+// shapes the graph produced. Graphs whose first dimension is neither 1 nor
+// dynamic, or that mix both, are refused at load.
 //
 // The ONNX Runtime library is loaded and its environment initialised once per
 // process, by the first Open (later Opens reuse it, whatever their
@@ -125,8 +137,12 @@ var _ inference.Backend = (*Backend)(nil)
 type model struct {
 	info    inference.ModelInfo
 	sess    *onnx.DynamicAdvancedSession
-	inItem  []int64 // elements of one item of each input
-	outItem []int64 // elements of one item of each output
+	inItem  []int64 // elements of one item of each input (-1: dynamic)
+	outItem []int64 // elements of one item of each output (-1: dynamic)
+	// batched: the graph's first dimension is dynamic, so a batch is one Run.
+	batched bool
+	// dynamic: some dimension other than the batch is dynamic.
+	dynamic bool
 }
 
 var (
@@ -224,6 +240,13 @@ func (b *Backend) Infer(ctx context.Context, name string, inputs []inference.Ten
 	if err != nil {
 		return nil, err
 	}
+	if m.batched || m.dynamic {
+		outs, err := m.runDynamic(ctx, inputs, batch)
+		if err != nil {
+			return nil, fmt.Errorf("ort: %s: %w", name, err)
+		}
+		return outs, nil
+	}
 
 	outs := make([]inference.Tensor, len(m.info.Outputs))
 	for j, o := range m.info.Outputs {
@@ -278,6 +301,90 @@ func (m *model) runItem(inputs, outs []inference.Tensor, i int) (err error) {
 	return m.sess.Run(in, out)
 }
 
+// runDynamic runs a batch on a graph with dynamic dimensions: one Run when
+// the batch dimension is dynamic, else one Run per item (each a batch of 1);
+// ONNX Runtime allocates the outputs, which are copied out.
+func (m *model) runDynamic(ctx context.Context, inputs []inference.Tensor, batch int) ([]inference.Tensor, error) {
+	if m.batched {
+		return m.runOnce(inputs)
+	}
+	var outs []inference.Tensor
+	for i := 0; i < batch; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		items := make([]inference.Tensor, len(inputs))
+		for j, t := range inputs {
+			n := t.Elements() / t.Shape[0]
+			items[j] = inference.Tensor{Name: t.Name, Shape: append([]int64{1}, t.Shape[1:]...), Data: t.Data[int64(i)*n : int64(i+1)*n]}
+		}
+		got, err := m.runOnce(items)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		if outs == nil {
+			outs = make([]inference.Tensor, len(got))
+			for j, o := range got {
+				outs[j] = inference.Tensor{Name: o.Name, Shape: append([]int64{int64(batch)}, o.Shape[1:]...), Data: make([]float32, 0, int64(batch)*int64(len(o.Data)))}
+			}
+		}
+		for j, o := range got {
+			if !slices.Equal(o.Shape[1:], outs[j].Shape[1:]) {
+				return nil, fmt.Errorf("item %d: output %q shape %v differs from the first item's", i, o.Name, o.Shape)
+			}
+			outs[j].Data = append(outs[j].Data, o.Data...)
+		}
+	}
+	return outs, nil
+}
+
+// runOnce runs the tensors as they are, with outputs allocated by ONNX
+// Runtime and copied out.
+func (m *model) runOnce(inputs []inference.Tensor) (outs []inference.Tensor, err error) {
+	in := make([]onnx.Value, len(inputs))
+	out := make([]onnx.Value, len(m.info.Outputs))
+	defer func() {
+		for _, v := range append(in, out...) {
+			if v == nil {
+				continue
+			}
+			if derr := v.Destroy(); derr != nil && err == nil {
+				err = derr
+			}
+		}
+	}()
+	for j, t := range inputs {
+		v, err := onnx.NewTensor(onnx.Shape(slices.Clone(t.Shape)), t.Data)
+		if err != nil {
+			return nil, err
+		}
+		in[j] = v
+	}
+	if err := m.sess.Run(in, out); err != nil {
+		return nil, err
+	}
+	batch := inputs[0].Shape[0]
+	outs = make([]inference.Tensor, len(out))
+	for j, v := range out {
+		ft, ok := v.(*onnx.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("output %q: not a float32 tensor", m.info.Outputs[j].Name)
+		}
+		shape := []int64(ft.GetShape())
+		want := m.info.Outputs[j].Shape
+		if len(shape) != len(want)+1 || shape[0] != batch {
+			return nil, fmt.Errorf("output %q has shape %v, want [%d %s]", m.info.Outputs[j].Name, shape, batch, dims(want))
+		}
+		for k, d := range want {
+			if d >= 0 && shape[k+1] != d {
+				return nil, fmt.Errorf("output %q has shape %v, want [%d %s]", m.info.Outputs[j].Name, shape, batch, dims(want))
+			}
+		}
+		outs[j] = inference.Tensor{Name: m.info.Outputs[j].Name, Shape: slices.Clone(shape), Data: slices.Clone(ft.GetData())}
+	}
+	return outs, nil
+}
+
 func (m *model) graphShape(t inference.TensorInfo) []int64 {
 	return append([]int64{1}, t.Shape...)
 }
@@ -293,7 +400,7 @@ func (m *model) check(inputs []inference.Tensor, maxBatch int) (int, error) {
 		if t.Name != "" && t.Name != want.Name {
 			return 0, fmt.Errorf("%w: model %q input %d is %q, got a tensor named %q", inference.ErrBadInput, m.info.Name, j, want.Name, t.Name)
 		}
-		if len(t.Shape) != len(want.Shape)+1 || !slices.Equal(t.Shape[1:], want.Shape) {
+		if len(t.Shape) != len(want.Shape)+1 || !dimsMatch(t.Shape[1:], want.Shape) {
 			return 0, fmt.Errorf("%w: model %q input %q wants shape [batch %s], got %v", inference.ErrBadInput, m.info.Name, want.Name, dims(want.Shape), t.Shape)
 		}
 		if err := t.Validate(); err != nil {
@@ -308,6 +415,20 @@ func (m *model) check(inputs []inference.Tensor, maxBatch int) (int, error) {
 		return 0, fmt.Errorf("%w: model %q: batch %d outside 1..%d", inference.ErrBadInput, m.info.Name, batch, maxBatch)
 	}
 	return int(batch), nil
+}
+
+// dimsMatch reports whether item dims fit the model's (-1 matches any size
+// >= 1).
+func dimsMatch(got, want []int64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i, w := range want {
+		if (w >= 0 && got[i] != w) || got[i] < 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // dims formats item dims for "[batch %s]".
@@ -338,24 +459,41 @@ func (b *Backend) load(name string) (*model, error) {
 	}
 	m = &model{info: inference.ModelInfo{Name: name, MaxBatch: b.cfg.maxBatch}}
 	var inNames, outNames []string
+	fixed, dyn := 0, 0
+	note := func(batched bool, n int64) {
+		if batched {
+			dyn++
+		} else {
+			fixed++
+		}
+		if n < 0 {
+			m.dynamic = true
+		}
+	}
 	for _, io := range ins {
-		ti, n, err := itemInfo(name, "input", io)
+		ti, n, batched, err := itemInfo(name, "input", io)
 		if err != nil {
 			return nil, err
 		}
+		note(batched, n)
 		m.info.Inputs = append(m.info.Inputs, ti)
 		m.inItem = append(m.inItem, n)
 		inNames = append(inNames, io.Name)
 	}
 	for _, io := range outs {
-		ti, n, err := itemInfo(name, "output", io)
+		ti, n, batched, err := itemInfo(name, "output", io)
 		if err != nil {
 			return nil, err
 		}
+		note(batched, n)
 		m.info.Outputs = append(m.info.Outputs, ti)
 		m.outItem = append(m.outItem, n)
 		outNames = append(outNames, io.Name)
 	}
+	if fixed > 0 && dyn > 0 {
+		return nil, fmt.Errorf("ort: model %q mixes inputs or outputs with a fixed batch of 1 and with a dynamic first dimension: not supported", name)
+	}
+	m.batched = dyn > 0
 
 	so, err := onnx.NewSessionOptions()
 	if err != nil {
@@ -376,25 +514,29 @@ func (b *Backend) load(name string) (*model, error) {
 	return m, nil
 }
 
-// itemInfo checks that a graph tensor is float32 shaped [1, static dims...]
-// and returns its description without the batch dimension and the number of
-// elements of one item.
-func itemInfo(model, kind string, io onnx.InputOutputInfo) (inference.TensorInfo, int64, error) {
+// itemInfo checks that a graph tensor is float32 shaped [1 or dynamic,
+// dims...] and returns its description without the batch dimension (-1 for
+// a dynamic dimension), the number of elements of one item (-1 when a dim is
+// dynamic) and whether the batch dimension is dynamic.
+func itemInfo(model, kind string, io onnx.InputOutputInfo) (inference.TensorInfo, int64, bool, error) {
 	if io.OrtValueType != onnx.ONNXTypeTensor || io.DataType != onnx.TensorElementDataTypeFloat {
-		return inference.TensorInfo{}, 0, fmt.Errorf("ort: model %q %s %q: only float32 tensors are supported (%s)", model, kind, io.Name, io.String())
+		return inference.TensorInfo{}, 0, false, fmt.Errorf("ort: model %q %s %q: only float32 tensors are supported (%s)", model, kind, io.Name, io.String())
 	}
 	d := io.Dimensions
-	if len(d) < 1 || d[0] != 1 {
-		return inference.TensorInfo{}, 0, fmt.Errorf("ort: model %q %s %q has shape %v: only graphs with a fixed batch of 1 are supported", model, kind, io.Name, d)
+	if len(d) < 1 || (d[0] != 1 && d[0] >= 0) {
+		return inference.TensorInfo{}, 0, false, fmt.Errorf("ort: model %q %s %q has shape %v: only graphs whose first dimension is 1 or dynamic (the batch) are supported", model, kind, io.Name, d)
 	}
+	shape := slices.Clone([]int64(d[1:]))
 	n := int64(1)
-	for _, x := range d[1:] {
+	for i, x := range shape {
 		if x < 1 {
-			return inference.TensorInfo{}, 0, fmt.Errorf("ort: model %q %s %q has shape %v: dynamic dimensions are not supported", model, kind, io.Name, d)
+			shape[i] = -1
+			n = -1
+		} else if n > 0 {
+			n *= x
 		}
-		n *= x
 	}
-	return inference.TensorInfo{Name: io.Name, Shape: slices.Clone([]int64(d[1:]))}, n, nil
+	return inference.TensorInfo{Name: io.Name, Shape: shape}, n, d[0] < 0, nil
 }
 
 // modelFile finds <dir>/<name>/<highest numeric version>/model.onnx.

@@ -138,7 +138,7 @@ func TestModelsMatchConfig(t *testing.T) {
 		names = append(names, filepath.Base(filepath.Dir(f)))
 	}
 	sort.Strings(names)
-	require.Equal(t, []string{"face_detect", "face_embed", "face_landmark", "face_liveness"}, names)
+	require.Equal(t, []string{"face_detect", "face_embed", "face_landmark", "face_liveness", "ocr_det", "ocr_rec"}, names)
 
 	require.Equal(t, manifestField(t, filepath.Join(repoModels, "onnxruntime.yaml"), "sha256"),
 		sha256File(t, filepath.Join(dir, ort.LibraryPath)), "library differs from models/onnxruntime.yaml: run `make models`")
@@ -149,7 +149,15 @@ func TestModelsMatchConfig(t *testing.T) {
 			c := parseConfig(t, f)
 			require.Equal(t, name, c.name, "config name must be the folder name")
 			require.Equal(t, "onnxruntime_onnx", c.platform)
-			require.Equal(t, 0, c.maxBatch, "the graphs have a fixed batch of 1")
+			// The face graphs have a fixed batch of 1 (max_batch_size 0, dims
+			// with the leading 1); the OCR graphs a dynamic batch
+			// (max_batch_size > 0, dims without the batch dimension).
+			batched := strings.HasPrefix(name, "ocr_")
+			if batched {
+				require.Positive(t, c.maxBatch, "the graph has a dynamic batch")
+			} else {
+				require.Equal(t, 0, c.maxBatch, "the graphs have a fixed batch of 1")
+			}
 			require.NotEmpty(t, c.inputs)
 			require.NotEmpty(t, c.outputs)
 
@@ -170,8 +178,12 @@ func TestModelsMatchConfig(t *testing.T) {
 				require.Len(t, got, len(want), kind)
 				for i, w := range want {
 					require.Equal(t, "TYPE_FP32", w.dataType)
-					require.Equal(t, int64(1), w.dims[0], "%s %s: leading dim is the graph's fixed batch", kind, w.name)
 					require.Equal(t, w.name, got[i].Name, "%s %d", kind, i)
+					if batched {
+						require.Equal(t, w.dims, got[i].Shape, "%s %s", kind, w.name)
+						continue
+					}
+					require.Equal(t, int64(1), w.dims[0], "%s %s: leading dim is the graph's fixed batch", kind, w.name)
 					require.Equal(t, w.dims[1:], got[i].Shape, "%s %s", kind, w.name)
 				}
 			}
