@@ -44,7 +44,7 @@ func (n *Node) startInference(ctx context.Context) error {
 			n.log.Warn("face models not found: the face check is unavailable on this node (run make models)", "models_dir", dir)
 			return nil
 		}
-		b, err := ort.Open(dir, ort.WithIntraOpThreads(cfg.Threads), ort.WithModels(faceModels...))
+		b, err := ort.Open(dir, ort.WithIntraOpThreads(cfg.Threads))
 		if err != nil {
 			return fmt.Errorf("node: onnx runtime: %w", err)
 		}
@@ -53,7 +53,15 @@ func (n *Node) startInference(ctx context.Context) error {
 	n.backend = backend
 	n.pools = map[string]*ainference.Pool{}
 	metrics := ainference.NewMetrics(n.reg)
-	for _, m := range faceModels {
+	models := append([]string(nil), faceModels...)
+	for _, m := range ocrModels { // document OCR, when the backend serves it
+		if _, err := backend.Model(ctx, m); err == nil {
+			models = append(models, m)
+		} else {
+			n.log.Warn("OCR model not served: document images cannot be read on this node", "model", m)
+		}
+	}
+	for _, m := range models {
 		delay := cfg.Pool.MaxDelay.D()
 		if delay == 0 {
 			delay = ainference.NoDelay
@@ -66,7 +74,7 @@ func (n *Node) startInference(ctx context.Context) error {
 		}
 		n.pools[m] = p
 	}
-	n.log.Info("inference ready", "backend", cfg.Backend, "models", faceModels)
+	n.log.Info("inference ready", "backend", cfg.Backend, "models", models)
 	return nil
 }
 

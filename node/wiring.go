@@ -9,7 +9,6 @@ import (
 	"github.com/openekyc/ekyc/actors/session"
 	"github.com/openekyc/ekyc/config"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
-	"github.com/openekyc/ekyc/services/document"
 	"github.com/openekyc/ekyc/store/sessions"
 	"github.com/openekyc/ekyc/store/sessions/cqlstore"
 	"github.com/openekyc/ekyc/store/sessions/pebblestore"
@@ -56,14 +55,8 @@ func openStore(ctx context.Context, cfg config.Config) (sessions.Store, error) {
 // checkers are the checks this node can run. Kinds without a checker yield an
 // explicit ERROR result with CHECK_UNAVAILABLE (never a silent pass).
 func (n *Node) checkers() map[ekycv1.CheckKind]session.Checker {
-	opts := []document.Option{
-		document.WithMinimumAge(n.cfg.Checks.MinimumAge),
-		document.WithNameThreshold(n.cfg.Checks.NameMatchOK),
-	}
 	return map[ekycv1.CheckKind]session.Checker{
-		ekycv1.CheckKind_CHECK_KIND_DOCUMENT: session.SyncChecker(func(req *ekycv1.VerificationRequest) *ekycv1.CheckResult {
-			return document.CheckMRZData(req, n.now(), opts...)
-		}),
+		ekycv1.CheckKind_CHECK_KIND_DOCUMENT: n.documentChecker(),
 	}
 }
 

@@ -16,6 +16,8 @@ const (
 	InputKeyMismatch = "INPUT_KEY_MISMATCH"
 	// DocMissing is: A document check was requested but the request carries neither MRZ lines nor a document image
 	DocMissing = "DOC_MISSING"
+	// DocImageUnreadable is: The document image reference cannot be read, or the bytes are not a decodable JPEG/PNG within the size limits
+	DocImageUnreadable = "DOC_IMAGE_UNREADABLE"
 	// DocOCRUnavailable is: Only document images were sent and this node cannot read MRZ from images yet
 	DocOCRUnavailable = "DOC_OCR_UNAVAILABLE"
 	// DocMRZUnreadable is: The MRZ text is not a recognisable ICAO 9303 MRZ (line count, lengths or character set)
@@ -112,6 +114,7 @@ var All = []Info{
 	{Code: InputUnknownPolicy, Category: "input", Severity: "critical", Description: "The request names a policy that does not exist for its tenant."},
 	{Code: InputKeyMismatch, Category: "input", Severity: "critical", Description: "The record key differs from the request's session id."},
 	{Code: DocMissing, Category: "document", Severity: "critical", Description: "A document check was requested but the request carries neither MRZ lines nor a document image."},
+	{Code: DocImageUnreadable, Category: "document", Severity: "critical", Description: "The document image reference cannot be read, or the bytes are not a decodable JPEG/PNG within the size limits."},
 	{Code: DocOCRUnavailable, Category: "document", Severity: "warning", Description: "Only document images were sent and this node cannot read MRZ from images yet."},
 	{Code: DocMRZUnreadable, Category: "document", Severity: "critical", Description: "The MRZ text is not a recognisable ICAO 9303 MRZ (line count, lengths or character set)."},
 	{Code: DocMRZInvalidDocumentCode, Category: "document", Severity: "critical", Description: "The document code is not valid for the MRZ format."},
