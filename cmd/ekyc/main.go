@@ -24,6 +24,7 @@ commands:
   run        start a node (see -config; embedded defaults when omitted)
   submit     produce a verification request from a JSON file and wait for its decision
   mrz parse  read MRZ lines on stdin and print the parsed result as JSON
+  doc read IMAGE                 read the MRZ from a document image: fields, checks, forensics, portrait (JSON)
   face compare SELFIE DOCUMENT   detect, check quality/liveness and compare two faces (JSON)
   face inspect IMAGE             per-face signals of one image (JSON)
   migrate    create the CQL keyspace and session table (store.backend=cql)
@@ -52,6 +53,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return runMRZParse(stdin, stdout, stderr, time.Now())
+	case "doc":
+		return cmdDoc(args[1:], stdout, stderr)
 	case "face":
 		return cmdFace(args[1:], stdout, stderr)
 	case "version":

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/openekyc/ekyc/inference/ort"
+	"github.com/openekyc/ekyc/services/document/forensics"
+	"github.com/openekyc/ekyc/services/document/mrz"
+	"github.com/openekyc/ekyc/services/document/ocr"
+	"github.com/openekyc/ekyc/services/face"
+)
+
+// docClass names the document family from the MRZ.
+func docClass(m *mrz.MRZ) map[string]string {
+	kind := "unknown"
+	switch code := m.DocumentCode; {
+	case len(code) > 0 && code[0] == 'P':
+		kind = "passport"
+	case len(code) > 0 && code[0] == 'V':
+		kind = "visa"
+	case len(code) > 0 && (code[0] == 'I' || code[0] == 'A' || code[0] == 'C'):
+		kind = "identity_card"
+	}
+	return map[string]string{"format": string(m.Format), "document_code": m.DocumentCode, "issuing_state": m.IssuingState, "type": kind}
+}
+
+// cmdDoc runs `ekyc doc read IMAGE`: the MRZ read from the image (as read and
+// as corrected), the parsed fields with their checks, forensic signals and
+// the portrait box, on the embedded ONNX Runtime backend.
+func cmdDoc(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "read" {
+		fmt.Fprintln(stderr, "usage: ekyc doc read IMAGE")
+		return 2
+	}
+	fs := flag.NewFlagSet("doc read", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	models := fs.String("models", envOr("EKYC_INFERENCE_MODELS_DIR", ort.DefaultDir()), "model repository (make models)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "ekyc doc read: want one image path")
+		return 2
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "ekyc doc read:", err)
+		return 2
+	}
+	img, err := face.Decode(data, face.Limits{})
+	if err != nil {
+		fmt.Fprintf(stderr, "ekyc doc read: %s: %v\n", fs.Arg(0), err)
+		return 2
+	}
+	backend, err := ort.Open(*models)
+	if err != nil {
+		fmt.Fprintf(stderr, "ekyc doc read: models: %v (run make models)\n", err)
+		return 1
+	}
+	defer backend.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out := map[string]any{"path": fs.Arg(0)}
+	read, err := ocr.ReadMRZ(ctx, ocr.BackendRunner(backend), img)
+	switch {
+	case errors.Is(err, ocr.ErrNoMRZ):
+		fmt.Fprintf(stderr, "ekyc doc read: %s: no MRZ found (DOC_MRZ_UNREADABLE)\n", fs.Arg(0))
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, "ekyc doc read:", err)
+		return 1
+	}
+	out["mrz_read"] = read.Raw
+	out["mrz_corrected"] = read.Lines
+	out["confidence"] = read.Confidence
+	out["corrections"] = read.Changes
+	out["mrz_box"] = [4]int{read.Box.Min.X, read.Box.Min.Y, read.Box.Max.X, read.Box.Max.Y}
+	widthMM := 0.0
+	if read.MRZ != nil {
+		out["class"] = docClass(read.MRZ)
+		out["fields"] = read.MRZ
+		out["valid"] = read.MRZ.Valid()
+		widthMM = forensicsWidth(read.MRZ.Format)
+	} else {
+		out["valid"] = false
+		out["class"] = map[string]string{"type": "unknown"}
+	}
+	if rep, err := forensics.Analyze(data, img, 0, widthMM); err == nil {
+		var signals []json.RawMessage
+		for _, s := range rep.Signals() {
+			b, _ := protojson.Marshal(s)
+			signals = append(signals, b)
+		}
+		out["forensics"] = map[string]any{"signals": signals, "reason_codes": rep.ReasonCodes()}
+	}
+	if dets, err := face.Detect(ctx, face.BackendRunner(backend), img); err == nil && len(dets) > 0 {
+		best := dets[0]
+		for _, d := range dets[1:] {
+			if d.Box.Area() > best.Box.Area() {
+				best = d
+			}
+		}
+		out["portrait_box"] = [4]float64{round(best.Box.X1), round(best.Box.Y1), round(best.Box.X2), round(best.Box.Y2)}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+	return 0
+}
+
+func forensicsWidth(f mrz.Format) float64 {
+	switch f {
+	case mrz.FormatTD1:
+		return forensics.WidthTD1MM
+	case mrz.FormatTD2, mrz.FormatMRVB:
+		return forensics.WidthTD2MM
+	default:
+		return forensics.WidthTD3MM
+	}
+}
