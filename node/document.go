@@ -11,7 +11,6 @@ import (
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/document"
 	"github.com/openekyc/ekyc/services/document/forensics"
-	"github.com/openekyc/ekyc/services/document/mrz"
 	"github.com/openekyc/ekyc/services/document/ocr"
 	"github.com/openekyc/ekyc/services/face"
 	"github.com/openekyc/ekyc/services/reasons"
@@ -64,7 +63,7 @@ func (n *Node) documentChecker() session.Checker {
 			signal.Number("ocr.corrections", float64(read.Changes), "count"))
 		widthMM := 0.0
 		if read.MRZ != nil {
-			widthMM = physicalWidth(read.MRZ.Format)
+			widthMM = forensics.WidthMM(read.MRZ.Format)
 		}
 		if rep, ferr := forensics.Analyze(data, img, 0, widthMM); ferr == nil {
 			res.Signals = append(res.Signals, rep.Signals()...)
@@ -72,17 +71,6 @@ func (n *Node) documentChecker() session.Checker {
 			res.Status = signal.Status(res.ReasonCodes)
 		}
 		return res, nil
-	}
-}
-
-func physicalWidth(f mrz.Format) float64 {
-	switch f {
-	case mrz.FormatTD1:
-		return forensics.WidthTD1MM
-	case mrz.FormatTD2, mrz.FormatMRVB:
-		return forensics.WidthTD2MM
-	default:
-		return forensics.WidthTD3MM
 	}
 }
 

@@ -89,7 +89,7 @@ func cmdDoc(args []string, stdout, stderr io.Writer) int {
 		out["class"] = docClass(read.MRZ)
 		out["fields"] = read.MRZ
 		out["valid"] = read.MRZ.Valid()
-		widthMM = forensicsWidth(read.MRZ.Format)
+		widthMM = forensics.WidthMM(read.MRZ.Format)
 	} else {
 		out["valid"] = false
 		out["class"] = map[string]string{"type": "unknown"}
@@ -115,15 +115,4 @@ func cmdDoc(args []string, stdout, stderr io.Writer) int {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
 	return 0
-}
-
-func forensicsWidth(f mrz.Format) float64 {
-	switch f {
-	case mrz.FormatTD1:
-		return forensics.WidthTD1MM
-	case mrz.FormatTD2, mrz.FormatMRVB:
-		return forensics.WidthTD2MM
-	default:
-		return forensics.WidthTD3MM
-	}
 }

@@ -52,6 +52,7 @@ import (
 	"image/png"
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/document/mrz"
 	"github.com/openekyc/ekyc/services/reasons"
 )
 
@@ -238,4 +239,17 @@ func flag(name string, v bool) *ekycv1.Signal {
 
 func number(name string, v float64, unit string) *ekycv1.Signal {
 	return &ekycv1.Signal{Name: name, Value: &ekycv1.Signal_Number{Number: v}, Unit: unit}
+}
+
+// WidthMM is the physical width of the document an MRZ format is printed on
+// (TD1 cards, TD2 and MRV-B documents, TD3 passports and MRV-A visas).
+func WidthMM(f mrz.Format) float64 {
+	switch f {
+	case mrz.FormatTD1:
+		return WidthTD1MM
+	case mrz.FormatTD2, mrz.FormatMRVB:
+		return WidthTD2MM
+	default:
+		return WidthTD3MM
+	}
 }
