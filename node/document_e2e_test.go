@@ -37,7 +37,7 @@ func TestDocumentImageEndToEnd(t *testing.T) {
 	cfg.Cluster.RequestTimeout = config.Duration(4 * time.Minute)
 	require.NoError(t, os.MkdirAll(cfg.Images.Dir, 0o750))
 
-	font, err := docgen.LoadFont(filepath.Join("..", "testdata", "fonts", "OCRB.otf"))
+	font, err := docgen.LoadFont(filepath.Join("..", "testdata", "fonts", "OCRB.ttf"))
 	require.NoError(t, err)
 	r := &docgen.Renderer{Font: font, Ref: fixedNow}
 	cases, err := r.Set(2, 7) // a clean TD1 and a clean TD2 page

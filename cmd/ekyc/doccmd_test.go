@@ -19,7 +19,7 @@ func TestDocReadCLI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ort.DefaultDir(), "ocr_rec")); err != nil {
 		t.Skipf("OCR models not in %s: run make models", ort.DefaultDir())
 	}
-	font, err := docgen.LoadFont(filepath.Join("..", "..", "testdata", "fonts", "OCRB.otf"))
+	font, err := docgen.LoadFont(filepath.Join("..", "..", "testdata", "fonts", "OCRB.ttf"))
 	require.NoError(t, err)
 	portrait, err := os.Open(filepath.Join("..", "..", "testdata", "faces", "obama.jpg"))
 	require.NoError(t, err)

@@ -15,7 +15,7 @@ import (
 	"github.com/openekyc/ekyc/services/document/mrz"
 )
 
-const fontPath = "../../testdata/fonts/OCRB.otf"
+const fontPath = "../../testdata/fonts/OCRB.ttf"
 
 func renderer(t testing.TB, portrait bool) *Renderer {
 	t.Helper()

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/image/font/opentype"
 )
 
-// LoadFont reads an OpenType font (e.g. testdata/fonts/OCRB.otf).
+// LoadFont reads an OpenType font (e.g. testdata/fonts/OCRB.ttf).
 func LoadFont(path string) (*opentype.Font, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

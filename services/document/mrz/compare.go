@@ -199,10 +199,11 @@ func ratio(a, b string) float64 {
 		return 1
 	}
 	longest := max(len(a), len(b))
-	return 1 - float64(levenshtein(a, b))/float64(longest)
+	return 1 - float64(EditDistance(a, b))/float64(longest)
 }
 
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, on bytes.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -12,12 +12,22 @@
 //     components, oriented boxes from their second moments, expanded by the
 //     DB unclip ratio 1.5), joins pieces of one line, and takes the
 //     bottom-most run of 2 or 3 long, parallel lines of similar length;
-//  2. crops each line along its own angle (deskew) to 48 rows and
-//     recognises it (ocr_rec), decoding the CTC output greedily over the
-//     MRZ alphabet (the recogniser's A-Z, 0-9 and '<' classes with their
-//     lower-case, full-width and lookalike forms);
-//  3. corrects the lines with the MRZ grammar (Correct) and parses them
-//     (mrz.ParseAt).
+//  2. extends each line to the right over the ink that follows it (thin
+//     filler runs can fade from the detector's map), crops it along its own
+//     angle (deskew) to 48 rows and recognises it (ocr_rec), whole and in
+//     chunks of about 480 columns cut at gaps between characters (the
+//     recogniser reads long runs of widely spaced letters badly in one
+//     piece, and a chunk of only fillers badly alone: per chunk the better
+//     read is kept);
+//  3. decodes the CTC output greedily over the MRZ alphabet (the
+//     recogniser's A-Z, 0-9 and '<' classes with their lower-case,
+//     full-width and lookalike forms), which gives the format;
+//  4. aligns every line again under the format's grammar (align.go: exactly
+//     the format's number of characters, each from the set its position
+//     allows), uses OCR-B's taller digits to settle letter/digit lookalikes
+//     (heightHint), resolves the check digits by the cheapest changes in
+//     probability (correctCells) and parses the lines (mrz.ParseAt). Correct
+//     is the text-only form of the grammar correction.
 package ocr
 
 import (
@@ -54,10 +64,10 @@ const (
 	minCharP = 0.3
 )
 
-// recStretches widen line crops (tried in order until a read is a valid
-// MRZ): MRZ characters are narrow, and runs of one character ('<<<<', '88')
-// need a CTC step per character and a blank between them.
-var recStretches = []float64{1.25, 1.5, 1.0}
+// recStretch widens line crops: MRZ characters are narrow, and runs of one
+// character ('<<<<', '88') need a CTC step per character and a blank
+// between them.
+const recStretch = 1.25
 
 // ErrNoMRZ is returned when no MRZ-like block of text lines is found.
 var ErrNoMRZ = errors.New("ocr: no MRZ found")
@@ -149,42 +159,32 @@ func ReadMRZ(ctx context.Context, r Runner, img image.Image, opts ...Option) (*R
 	if len(block) < 2 {
 		return nil, ErrNoMRZ
 	}
-	// The lines are read at the first stretch; when the result is not a
-	// valid MRZ of the right shape, again at the others, and the best read
-	// is kept.
-	var res *Result
-	best := math.Inf(-1)
-	for _, stretch := range recStretches {
-		cand, err := readBlock(ctx, r, rgb, block, stretch, cfg.ref)
-		if err != nil {
-			return nil, err
-		}
-		if score := cand.score(); score > best {
-			res, best = cand, score
-		}
-		if res.MRZ != nil && res.MRZ.Valid() && res.exactLength() {
-			break
-		}
+	for i := range block {
+		block[i] = extendRight(rgb, block[i])
 	}
-	return res, nil
+	block = alignBlock(block)
+	return readBlock(ctx, r, rgb, block, cfg.ref)
 }
 
-// readBlock recognises the block's lines at one crop stretch, corrects
-// and parses them.
-func readBlock(ctx context.Context, r Runner, rgb *image.RGBA, block []Line, stretch float64, ref time.Time) (*Result, error) {
+// readBlock recognises the block's lines, corrects them with the
+// recogniser's probabilities (correctFrames) and parses them.
+func readBlock(ctx context.Context, r Runner, rgb *image.RGBA, block []Line, ref time.Time) (*Result, error) {
 	res := &Result{}
-	for _, l := range block {
-		text, conf, err := recogniseLine(ctx, r, rgb, l, stretch)
+	fr := make([]frames, len(block))
+	for i, l := range block {
+		text, conf, f, err := recogniseLine(ctx, r, rgb, l)
 		if err != nil {
 			return nil, err
 		}
 		res.Raw = append(res.Raw, text)
 		res.Confidence = append(res.Confidence, conf)
+		fr[i] = f
 	}
-	// Three lines of about 30 characters make a TD1; otherwise an MRZ has
-	// two lines and the top one was other text.
-	if len(block) == 3 && !(near(len(res.Raw[0]), 30) && near(len(res.Raw[1]), 30) && near(len(res.Raw[2]), 30)) {
-		block, res.Raw, res.Confidence = block[1:], res.Raw[1:], res.Confidence[1:]
+	// Three lines of about 30 characters make a TD1 (the names line may
+	// read short: fillers fade); otherwise an MRZ has two lines and the top
+	// one was other text.
+	if len(block) == 3 && !(near(len(res.Raw[0]), 30) && near(len(res.Raw[1]), 30) && len(res.Raw[2]) <= 34) {
+		block, res.Raw, res.Confidence, fr = block[1:], res.Raw[1:], res.Confidence[1:], fr[1:]
 	}
 	res.Boxes = block
 	var sumAngle float64
@@ -197,34 +197,10 @@ func readBlock(ctx context.Context, r Runner, rgb *image.RGBA, block []Line, str
 		sumAngle += l.Angle
 	}
 	res.Angle = sumAngle / float64(len(block)) * 180 / math.Pi
-	c := Correct(res.Raw)
+	c := correctFrames(res.Raw, fr)
 	res.Lines, res.Changes = c.Lines, c.Changes
 	res.MRZ, res.Err = mrz.ParseAt(res.Lines, ref)
 	return res, nil
-}
-
-// exactLength reports whether every raw line had its format's length.
-func (res *Result) exactLength() bool {
-	for i, l := range res.Raw {
-		if i >= len(res.Lines) || len(l) != len(res.Lines[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// score ranks reads of one MRZ: parsed, fewer failed checks and problems,
-// raw lengths right, fewer corrections, then confidence.
-func (res *Result) score() float64 {
-	if res.MRZ == nil {
-		return -1000
-	}
-	s := -10*float64(res.MRZ.CheckDigitFailures()) - 5*float64(len(res.MRZ.Problems)) - float64(res.Changes)/10
-	for i, l := range res.Raw {
-		s -= 3 * math.Abs(float64(len(l)-len(res.Lines[i])))
-		s += res.Confidence[i] / 100
-	}
-	return s
 }
 
 func near(n, want int) bool { return n >= want-4 && n <= want+4 }
@@ -398,7 +374,10 @@ func joinLines(lines []Line) []Line {
 				dx, dy := b.CX-a.CX, b.CY-a.CY
 				u, v := dx*c+dy*s, -dx*s+dy*c
 				h := math.Max(a.Height, b.Height)
-				if math.Abs(v) > 0.4*h || math.Abs(a.Height-b.Height) > 0.4*h {
+				// A thin piece inside the other's band (a run of fillers,
+				// shorter than letters) belongs to it too.
+				inBand := math.Abs(v)+math.Min(a.Height, b.Height)/2 <= h/2+0.1*h
+				if math.Abs(v) > 0.4*h || (math.Abs(a.Height-b.Height) > 0.4*h && !inBand) {
 					continue
 				}
 				// Filler runs ('<<<<') can fade from the probability map,
@@ -416,6 +395,9 @@ func joinLines(lines []Line) []Line {
 					CX: a.CX + mid*c + v/2*-s, CY: a.CY + mid*s + v/2*c,
 					Angle: (a.Angle*wa + b.Angle*wb) / (wa + wb), Length: hi - lo,
 					Height: (a.Height*wa + b.Height*wb) / (wa + wb), Score: (a.Score*wa + b.Score*wb) / (wa + wb),
+				}
+				if math.Abs(a.Height-b.Height) > 0.4*h {
+					lines[i].Height = h
 				}
 				lines = append(lines[:j], lines[j+1:]...)
 				merged = true
@@ -487,20 +469,79 @@ func alignBlock(block []Line) []Line {
 // recogniser and decodes it over the MRZ alphabet. conf is the mean
 // probability of the emitted characters.
 func RecogniseLine(ctx context.Context, r Runner, img *image.RGBA, l Line) (text string, conf float64, err error) {
-	return recogniseLine(ctx, r, img, l, recStretches[0])
+	text, conf, _, err = recogniseLine(ctx, r, img, l)
+	return text, conf, err
 }
 
-func recogniseLine(ctx context.Context, r Runner, img *image.RGBA, l Line, stretch float64) (text string, conf float64, err error) {
-	data, w := cropLine(img, l, stretch)
+func recogniseLine(ctx context.Context, r Runner, img *image.RGBA, l Line) (text string, conf float64, f frames, err error) {
+	data, w := cropLine(img, l, recStretch)
+	whole, steps, err := recognise(ctx, r, data, w)
+	if err != nil {
+		return "", 0, f, err
+	}
+	cuts := splitColumns(data, w)
+	if len(cuts) > 2 {
+		// Each chunk's read replaces the whole-line read of its columns
+		// when it reads more characters there, or as many more surely. A
+		// chunk of only fillers reads as little or nothing: the whole
+		// line's read of it stays.
+		var probs []float32
+		var cols []float32
+		n := 0
+		for k := 0; k+1 < len(cuts); k++ {
+			t0, t1 := cuts[k]*steps/w, cuts[k+1]*steps/w
+			if k+2 == len(cuts) {
+				t1 = steps
+			}
+			mine := whole[t0*NumClasses : t1*NumClasses]
+			cd, cw := chunk(data, w, cuts[k], cuts[k+1], chunkPad)
+			part, ps, err := recognise(ctx, r, cd, cw)
+			if err != nil {
+				return "", 0, f, err
+			}
+			wt, wc := DecodeCTC(mine, t1-t0)
+			pt, pc := DecodeCTC(part, ps)
+			if len(pt) > len(wt) || (len(pt) == len(wt) && pc > wc) {
+				probs, n = append(probs, part...), n+ps
+				for t := 0; t < ps; t++ {
+					cols = append(cols, float32(cuts[k]-chunkPad)+(float32(t)+0.5)*float32(cw)/float32(ps))
+				}
+			} else {
+				probs, n = append(probs, mine...), n+t1-t0
+				for t := t0; t < t1; t++ {
+					cols = append(cols, (float32(t)+0.5)*float32(w)/float32(steps))
+				}
+			}
+		}
+		whole, steps = probs, n
+		f.col = cols
+	} else {
+		for t := 0; t < steps; t++ {
+			f.col = append(f.col, (float32(t)+0.5)*float32(w)/float32(steps))
+		}
+	}
+	text, conf = DecodeCTC(whole, steps)
+	red := reduceFrames(whole, steps)
+	red.col, red.w = f.col, w
+	plane := RecHeight * w
+	red.gray = make([]float32, plane)
+	for i := range red.gray {
+		red.gray[i] = (data[i] + data[plane+i] + data[2*plane+i]) / 3
+	}
+	return text, conf, red, nil
+}
+
+// recognise runs the recogniser on one crop and returns its
+// steps×NumClasses probabilities.
+func recognise(ctx context.Context, r Runner, data []float32, w int) ([]float32, int, error) {
 	outs, err := r.Run(ctx, ModelRecognise, []inference.Tensor{{Name: "x", Shape: []int64{1, 3, RecHeight, int64(w)}, Data: data}})
 	if err != nil {
-		return "", 0, fmt.Errorf("ocr: recognise: %w", err)
+		return nil, 0, fmt.Errorf("ocr: recognise: %w", err)
 	}
-	if len(outs) != 1 || len(outs[0].Shape) != 3 || outs[0].Shape[2] != NumClasses {
-		return "", 0, fmt.Errorf("ocr: recognise: unexpected output")
+	if len(outs) != 1 || len(outs[0].Shape) != 3 || outs[0].Shape[2] != NumClasses || len(outs[0].Data) != int(outs[0].Shape[1])*NumClasses {
+		return nil, 0, fmt.Errorf("ocr: recognise: unexpected output")
 	}
-	text, conf = DecodeCTC(outs[0].Data, int(outs[0].Shape[1]))
-	return text, conf, nil
+	return outs[0].Data, int(outs[0].Shape[1]), nil
 }
 
 // DecodeCTC decodes steps×NumClasses probabilities greedily over the MRZ
@@ -565,4 +606,101 @@ func cropLine(img *image.RGBA, l Line, stretch float64) ([]float32, int) {
 		}
 	}
 	return data, w
+}
+
+// chunkTarget is the width, in recogniser input columns, of the pieces a
+// long line is read in: the recogniser reads long letter runs of widely
+// spaced OCR-B badly in one piece.
+const chunkTarget = 480
+
+// chunkPad is the white margin around a chunk.
+const chunkPad = 8
+
+// splitColumns returns the chunk boundaries of a w-column line crop: about
+// every chunkTarget columns, each moved to the lightest column (a gap
+// between characters) within a quarter chunk.
+func splitColumns(data []float32, w int) []int {
+	n := (w + chunkTarget/2) / chunkTarget
+	if n <= 1 {
+		return []int{0, w}
+	}
+	ink := make([]float64, w)
+	plane := RecHeight * w
+	for v := 0; v < RecHeight; v++ {
+		for u := 0; u < w; u++ {
+			i := v*w + u
+			ink[u] += float64(3 - data[i] - data[plane+i] - data[2*plane+i]) // white is 1 per plane
+		}
+	}
+	step := float64(w) / float64(n)
+	cuts := []int{0}
+	for k := 1; k < n; k++ {
+		c := int(step * float64(k))
+		lo, hi := max(cuts[len(cuts)-1]+8, c-int(step/4)), min(w-8, c+int(step/4))
+		best := c
+		for u := lo; u <= hi; u++ {
+			if ink[u] < ink[best] {
+				best = u
+			}
+		}
+		cuts = append(cuts, best)
+	}
+	return append(cuts, w)
+}
+
+// chunk copies columns [a, b) of a w-column crop into a new crop with pad
+// white columns on each side, its width a multiple of 8.
+func chunk(data []float32, w, a, b, pad int) ([]float32, int) {
+	cw := (b - a + 2*pad + 7) / 8 * 8
+	out := make([]float32, 3*RecHeight*cw)
+	for i := range out {
+		out[i] = 1
+	}
+	for ch := 0; ch < 3; ch++ {
+		for v := 0; v < RecHeight; v++ {
+			copy(out[ch*RecHeight*cw+v*cw+pad:], data[ch*RecHeight*w+v*w+a:ch*RecHeight*w+v*w+b])
+		}
+	}
+	return out, cw
+}
+
+// extendRight extends a line to the right over the ink that follows it:
+// OCR-B's thin filler glyphs ('<<<<') can fade from the detector's map,
+// cutting an MRZ line short. It walks along the line's axis past its end
+// and stops at a gap wider than a character pitch (about the line's
+// height), at the image edge, or at half the line's length again.
+func extendRight(img *image.RGBA, l Line) Line {
+	c, s := math.Cos(l.Angle), math.Sin(l.Angle)
+	band := l.Height * 0.3 // the central 60% of the line's height
+	inked := func(u float64) bool {
+		for dv := -band; dv <= band; dv++ {
+			r, g, b := sample(img, l.CX+u*c-dv*s, l.CY+u*s+dv*c)
+			if (r+g+b)/3 < 128 {
+				return true
+			}
+		}
+		return false
+	}
+	W, H := float64(img.Rect.Dx()), float64(img.Rect.Dy())
+	end := l.Length / 2
+	last := end
+	for u := end; u < end+l.Length/2; u++ {
+		x, y := l.CX+u*c, l.CY+u*s
+		if x < 0 || y < 0 || x >= W || y >= H {
+			break
+		}
+		if inked(u) {
+			last = u
+		} else if u-last > 1.2*l.Height {
+			break
+		}
+	}
+	if last <= end {
+		return l
+	}
+	grow := last + 0.5*l.Height - end
+	l.Length += grow
+	l.CX += grow / 2 * c
+	l.CY += grow / 2 * s
+	return l
 }
