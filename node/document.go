@@ -61,15 +61,27 @@ func (n *Node) documentChecker() session.Checker {
 		res := document.CheckMRZData(withText, n.now(), opts...)
 		res.Signals = append(res.Signals, signal.Number("ocr.confidence", minOf(read.Confidence), "ratio"),
 			signal.Number("ocr.corrections", float64(read.Changes), "count"))
-		widthMM := 0.0
+		widthMM, widthPx := 0.0, 0.0
 		if read.MRZ != nil {
 			widthMM = forensics.WidthMM(read.MRZ.Format)
+			widthPx = document.DocumentWidthPx(read.MRZ.Format, read.PitchPx)
+			g := document.ImageGeometry{Width: img.Rect.Dx(), Height: img.Rect.Dy(), PitchPx: read.PitchPx}
+			if n.pools[face.ModelDetect] != nil {
+				dets, derr := face.Detect(ctx, n.runner(), img)
+				if derr != nil && ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				g.Portrait, g.PortraitKnown = len(dets) > 0, derr == nil
+			}
+			sigs, codes := document.ImageSignals(read.MRZ.Format, g)
+			res.Signals = append(res.Signals, sigs...)
+			res.ReasonCodes = append(res.ReasonCodes, codes...)
 		}
-		if rep, ferr := forensics.Analyze(data, img, 0, widthMM); ferr == nil {
+		if rep, ferr := forensics.Analyze(data, img, widthPx, widthMM); ferr == nil {
 			res.Signals = append(res.Signals, rep.Signals()...)
 			res.ReasonCodes = append(res.ReasonCodes, rep.ReasonCodes()...)
-			res.Status = signal.Status(res.ReasonCodes)
 		}
+		res.Status = signal.Status(res.ReasonCodes)
 		return res, nil
 	}
 }

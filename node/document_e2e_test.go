@@ -3,7 +3,11 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
 	"image/jpeg"
+	_ "image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,7 +34,7 @@ func TestDocumentImageEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ort.DefaultDir(), "ocr_rec")); err != nil {
 		t.Skipf("OCR models not in %s: run make models", ort.DefaultDir())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cfg := testConfig(t)
 	cfg.Checks.Timeout = config.Duration(60 * time.Second)
@@ -39,7 +43,11 @@ func TestDocumentImageEndToEnd(t *testing.T) {
 
 	font, err := docgen.LoadFont(filepath.Join("..", "testdata", "fonts", "OCRB.ttf"))
 	require.NoError(t, err)
-	r := &docgen.Renderer{Font: font, Ref: fixedNow}
+	portrait, err := os.ReadFile(filepath.Join("..", "testdata", "faces", "obama.jpg"))
+	require.NoError(t, err)
+	pimg, _, err := image.Decode(bytes.NewReader(portrait))
+	require.NoError(t, err)
+	r := &docgen.Renderer{Font: font, Ref: fixedNow, Portrait: pimg}
 	cases, err := r.Set(2, 7) // a clean TD1 and a clean TD2 page
 	require.NoError(t, err)
 
@@ -75,9 +83,31 @@ func TestDocumentImageEndToEnd(t *testing.T) {
 	})
 	require.NoError(t, err)
 	recs = append(recs, &kgo.Record{Topic: cfg.Kafka.Topics.Requests, Key: []byte("docimg-none"), Value: noMRZ})
+	// Bad images: each a clear reason code, nothing panics.
+	var page bytes.Buffer
+	require.NoError(t, jpeg.Encode(&page, cases[0].Image, &jpeg.Options{Quality: 90}))
+	bad := map[string][]byte{
+		"not-an-image": []byte("this is not an image"),
+		"truncated":    page.Bytes()[:page.Len()/2],
+		"100mp":        pngHeader(10000, 10000),
+	}
+	for name, data := range bad {
+		require.NoError(t, os.WriteFile(filepath.Join(cfg.Images.Dir, name+".img"), data, 0o600))
+		v, err := proto.Marshal(&ekycv1.VerificationRequest{
+			TenantId: "demo", SessionId: "docimg-" + name, EventId: "evt-docimg-" + name,
+			Document:        &ekycv1.Document{Images: []*ekycv1.ImageRef{{Uri: "file://" + name + ".img"}}},
+			RequestedChecks: []ekycv1.CheckKind{ekycv1.CheckKind_CHECK_KIND_DOCUMENT},
+		})
+		require.NoError(t, err)
+		recs = append(recs, &kgo.Record{Topic: cfg.Kafka.Topics.Requests, Key: []byte("docimg-" + name), Value: v})
+	}
 	require.NoError(t, mustClient(t, n.Brokers()).ProduceSync(ctx, recs...).FirstErr())
 	out := collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions) >= len(recs) })
-	require.NoError(t, ctx.Err())
+	got := []string{}
+	for k := range out.decisions {
+		got = append(got, k)
+	}
+	require.NoError(t, ctx.Err(), "decisions for %v", got)
 	for i := range cases {
 		ds := out.decisions["docimg-"+string(rune('a'+i))]
 		require.Len(t, ds, 1)
@@ -91,9 +121,36 @@ func TestDocumentImageEndToEnd(t *testing.T) {
 		require.NotNil(t, findSignal(doc, "image.jpeg_quality"), "forensics signals are attached")
 		require.NotNil(t, findSignal(doc, "data.dob_match"))
 		require.True(t, findSignal(doc, "data.dob_match").GetFlag())
+		require.Equal(t, "id_card", findSignal(doc, "doc.class").GetText(), "TD1 and TD2 cards of the set")
+		require.InDelta(t, 1.0, findSignal(doc, "doc.width_ratio").GetNumber(), 0.05, "the page is the document")
+		require.True(t, findSignal(doc, "doc.portrait_present").GetFlag())
+		require.NotContains(t, doc.GetReasonCodes(), "DOC_FORMAT_SIZE_MISMATCH")
+		require.NotContains(t, doc.GetReasonCodes(), "DOC_PORTRAIT_MISSING")
+	}
+	for name := range bad {
+		ds := out.decisions["docimg-"+name]
+		require.Len(t, ds, 1, name)
+		require.Equal(t, ekycv1.Outcome_OUTCOME_REJECT, ds[0].GetOutcome(), name)
+		require.Contains(t, ds[0].GetReasonCodes(), "DOC_IMAGE_UNREADABLE", name)
+		require.NotEmpty(t, ds[0].GetChecks()[0].GetError(), name)
 	}
 	none := out.decisions["docimg-none"]
 	require.Len(t, none, 1)
 	require.Equal(t, ekycv1.Outcome_OUTCOME_REJECT, none[0].GetOutcome())
 	require.Contains(t, none[0].GetReasonCodes(), "DOC_MRZ_UNREADABLE")
+}
+
+// pngHeader is the start of a PNG declaring w×h pixels: enough for
+// image.DecodeConfig, a decompression bomb for anything that trusts it.
+func pngHeader(w, h uint32) []byte {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk := append([]byte("IHDR"), ihdr...)
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = binary.BigEndian.AppendUint32(out, 13)
+	out = append(out, chunk...)
+	out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/openekyc/ekyc/inference/ort"
+	"github.com/openekyc/ekyc/services/document"
 	"github.com/openekyc/ekyc/services/document/forensics"
 	"github.com/openekyc/ekyc/services/document/mrz"
 	"github.com/openekyc/ekyc/services/document/ocr"
@@ -21,16 +22,7 @@ import (
 
 // docClass names the document family from the MRZ.
 func docClass(m *mrz.MRZ) map[string]string {
-	kind := "unknown"
-	switch code := m.DocumentCode; {
-	case len(code) > 0 && code[0] == 'P':
-		kind = "passport"
-	case len(code) > 0 && code[0] == 'V':
-		kind = "visa"
-	case len(code) > 0 && (code[0] == 'I' || code[0] == 'A' || code[0] == 'C'):
-		kind = "identity_card"
-	}
-	return map[string]string{"format": string(m.Format), "document_code": m.DocumentCode, "issuing_state": m.IssuingState, "type": kind}
+	return map[string]string{"format": string(m.Format), "document_code": m.DocumentCode, "issuing_state": m.IssuingState, "type": document.ClassOf(m.DocumentCode)}
 }
 
 // cmdDoc runs `ekyc doc read IMAGE`: the MRZ read from the image (as read and
@@ -84,17 +76,28 @@ func cmdDoc(args []string, stdout, stderr io.Writer) int {
 	out["confidence"] = read.Confidence
 	out["corrections"] = read.Changes
 	out["mrz_box"] = [4]int{read.Box.Min.X, read.Box.Min.Y, read.Box.Max.X, read.Box.Max.Y}
-	widthMM := 0.0
+	out["pitch_px"] = read.PitchPx
+	dets, derr := face.Detect(ctx, face.BackendRunner(backend), img)
+	widthMM, widthPx := 0.0, 0.0
 	if read.MRZ != nil {
 		out["class"] = docClass(read.MRZ)
 		out["fields"] = read.MRZ
 		out["valid"] = read.MRZ.Valid()
 		widthMM = forensics.WidthMM(read.MRZ.Format)
+		widthPx = document.DocumentWidthPx(read.MRZ.Format, read.PitchPx)
+		sigs, codes := document.ImageSignals(read.MRZ.Format, document.ImageGeometry{Width: img.Rect.Dx(), Height: img.Rect.Dy(),
+			PitchPx: read.PitchPx, Portrait: len(dets) > 0, PortraitKnown: derr == nil})
+		var signals []json.RawMessage
+		for _, s := range sigs {
+			b, _ := protojson.Marshal(s)
+			signals = append(signals, b)
+		}
+		out["geometry"] = map[string]any{"signals": signals, "reason_codes": codes}
 	} else {
 		out["valid"] = false
-		out["class"] = map[string]string{"type": "unknown"}
+		out["class"] = map[string]string{"type": document.ClassUnknown}
 	}
-	if rep, err := forensics.Analyze(data, img, 0, widthMM); err == nil {
+	if rep, err := forensics.Analyze(data, img, widthPx, widthMM); err == nil {
 		var signals []json.RawMessage
 		for _, s := range rep.Signals() {
 			b, _ := protojson.Marshal(s)
@@ -102,7 +105,7 @@ func cmdDoc(args []string, stdout, stderr io.Writer) int {
 		}
 		out["forensics"] = map[string]any{"signals": signals, "reason_codes": rep.ReasonCodes()}
 	}
-	if dets, err := face.Detect(ctx, face.BackendRunner(backend), img); err == nil && len(dets) > 0 {
+	if derr == nil && len(dets) > 0 {
 		best := dets[0]
 		for _, d := range dets[1:] {
 			if d.Box.Area() > best.Box.Area() {

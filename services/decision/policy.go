@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -96,6 +97,76 @@ type policyDoc struct {
 	Score          *scoreDoc         `yaml:"score"`
 	StatusOutcomes map[string]string `yaml:"status_outcomes"`
 	Rules          []ruleDoc         `yaml:"rules"`
+	Documents      *documentsDoc     `yaml:"documents"`
+}
+
+// documentsDoc lists the documents a tenant accepts. A document check that
+// classified the document (doc.class, doc.issuing_state) outside the list
+// fires the built-in rule documents_not_accepted with DOC_NOT_ACCEPTED.
+type documentsDoc struct {
+	Accept  []acceptDoc `yaml:"accept"`
+	Outcome string      `yaml:"outcome"` // default REJECT
+}
+
+type acceptDoc struct {
+	Class     string   `yaml:"class"`
+	Countries []string `yaml:"countries"` // empty: any issuing state
+}
+
+// documentClasses are the document check's doc.class values
+// (services/document.Classes; a test keeps them in step).
+var documentClasses = []string{"passport", "id_card", "travel_document", "visa", "unknown"}
+
+// issuingStatePattern matches an ICAO 9303 state code as the document check
+// reports it (fillers trimmed: "D", "FRA", "UTO").
+var issuingStatePattern = regexp.MustCompile(`^[A-Z]{1,3}$`)
+
+// ReasonDocNotAccepted is the reason code of the documents rule.
+const ReasonDocNotAccepted = "DOC_NOT_ACCEPTED"
+
+// documentsRule compiles the documents section into a rule.
+func documentsRule(v *validator, d *documentsDoc) (ruleDoc, bool) {
+	if d == nil {
+		return ruleDoc{}, false
+	}
+	if len(d.Accept) == 0 {
+		v.add("documents.accept", "required (at least one accepted class)")
+		return ruleDoc{}, false
+	}
+	const cls, st = "document.?doc.?class.orValue('')", "document.?doc.?issuing_state.orValue('')"
+	var alts []string
+	for i, a := range d.Accept {
+		path := fmt.Sprintf("documents.accept[%d]", i)
+		if !slices.Contains(documentClasses, a.Class) {
+			v.add(path+".class", "%q is not one of %s", a.Class, strings.Join(documentClasses, ", "))
+			continue
+		}
+		alt := fmt.Sprintf("%s == '%s'", cls, a.Class)
+		if len(a.Countries) > 0 {
+			quoted := make([]string, 0, len(a.Countries))
+			for _, c := range a.Countries {
+				if !issuingStatePattern.MatchString(c) {
+					v.add(path+".countries", "%q is not an ICAO state code (A-Z, 1 to 3 letters)", c)
+					continue
+				}
+				quoted = append(quoted, "'"+c+"'")
+			}
+			alt = fmt.Sprintf("(%s && %s in [%s])", alt, st, strings.Join(quoted, ", "))
+		}
+		alts = append(alts, alt)
+	}
+	outcome := d.Outcome
+	if outcome == "" {
+		outcome = "REJECT"
+	}
+	return ruleDoc{
+		Name:        "documents_not_accepted",
+		Description: "The document's class or issuing state is not in the policy's documents.accept list.",
+		When:        fmt.Sprintf("%s != '' && !(%s)", cls, strings.Join(alts, " || ")),
+		Requires:    []string{"document"},
+		Outcome:     outcome,
+		Reason:      ReasonDocNotAccepted,
+	}, true
 }
 
 type scoreDoc struct {
@@ -234,7 +305,11 @@ func ParsePolicy(data []byte, opts ...Option) (*Policy, error) {
 
 	parseScore(v, p, doc.Score)
 	parseStatusOutcomes(v, p, doc.StatusOutcomes)
-	parseRules(v, p, doc.Rules, o)
+	rules := doc.Rules
+	if r, ok := documentsRule(v, doc.Documents); ok {
+		rules = append(rules[:len(rules):len(rules)], r)
+	}
+	parseRules(v, p, rules, o)
 
 	if err := v.err(); err != nil {
 		return nil, err

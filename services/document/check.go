@@ -129,6 +129,7 @@ func CheckMRZData(req *ekycv1.VerificationRequest, now time.Time, opts ...Option
 		signal.Text(SignalMRZFormat, string(m.Format)),
 		signal.Number(SignalCheckDigitFailures, float64(failures), "count"),
 	}
+	res.Signals = append(res.Signals, classSignals(m)...)
 	problems := m.Validate(now)
 
 	if days, ok := m.ExpiryDate.DaysUntil(now); ok {

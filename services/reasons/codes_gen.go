@@ -62,6 +62,12 @@ const (
 	DocImageEditorSoftware = "DOC_IMAGE_EDITOR_SOFTWARE"
 	// DocImageLowResolution is: The document occupies too few pixels per millimetre of its physical width for reliable reading and forensics
 	DocImageLowResolution = "DOC_IMAGE_LOW_RESOLUTION"
+	// DocFormatSizeMismatch is: The document photo's size does not fit the MRZ's format: measured by the MRZ character pitch, the image is narrower than a document of that format (ID-1/ID-2/ID-3), or cropped to a document whose aspect ratio is not the format's
+	DocFormatSizeMismatch = "DOC_FORMAT_SIZE_MISMATCH"
+	// DocPortraitMissing is: No face was found on the document photo; every ICAO 9303 document carries the holder's portrait
+	DocPortraitMissing = "DOC_PORTRAIT_MISSING"
+	// DocNotAccepted is: The document's class (passport, identity card, travel document, visa) or issuing state is not in the tenant policy's accepted documents
+	DocNotAccepted = "DOC_NOT_ACCEPTED"
 	// DataNameMismatch is: The declared name does not match the name in the MRZ
 	DataNameMismatch = "DATA_NAME_MISMATCH"
 	// DataDOBMismatch is: The declared date of birth does not match the MRZ
@@ -137,6 +143,9 @@ var All = []Info{
 	{Code: DocImageEditedRegion, Category: "document", Severity: "warning", Description: "Error-level analysis of the document photo found a region whose recompression error is far above the rest of the image (possible pasted or edited region)."},
 	{Code: DocImageEditorSoftware, Category: "document", Severity: "warning", Description: "The document photo's Exif Software tag names an image editor (Photoshop, GIMP, Paint.NET, ...)."},
 	{Code: DocImageLowResolution, Category: "document", Severity: "warning", Description: "The document occupies too few pixels per millimetre of its physical width for reliable reading and forensics."},
+	{Code: DocFormatSizeMismatch, Category: "document", Severity: "warning", Description: "The document photo's size does not fit the MRZ's format: measured by the MRZ character pitch, the image is narrower than a document of that format (ID-1/ID-2/ID-3), or cropped to a document whose aspect ratio is not the format's."},
+	{Code: DocPortraitMissing, Category: "document", Severity: "warning", Description: "No face was found on the document photo; every ICAO 9303 document carries the holder's portrait."},
+	{Code: DocNotAccepted, Category: "document", Severity: "critical", Description: "The document's class (passport, identity card, travel document, visa) or issuing state is not in the tenant policy's accepted documents."},
 	{Code: DataNameMismatch, Category: "data", Severity: "critical", Description: "The declared name does not match the name in the MRZ."},
 	{Code: DataDOBMismatch, Category: "data", Severity: "critical", Description: "The declared date of birth does not match the MRZ."},
 	{Code: DataNationalityMismatch, Category: "data", Severity: "warning", Description: "The declared nationality does not match the MRZ."},

@@ -47,6 +47,8 @@ type frames struct {
 	col  []float32
 	gray []float32
 	w    int
+	// pxPerCol is the image pixels per crop column (along the line).
+	pxPerCol float64
 }
 
 func (f frames) row(t int) []float32 { return f.p[t*(1+nAlpha) : (t+1)*(1+nAlpha)] }
@@ -521,37 +523,42 @@ func (g *grid) result(lay layout, raw []string) Correction {
 	return out
 }
 
-
 // correctFrames corrects a block read by the recogniser: the format from
 // the greedy read (Correct), then every line aligned to it and corrected
 // with its probabilities (correctCells). It falls back to Correct when a
 // line cannot be aligned.
-func correctFrames(raw []string, fr []frames) Correction {
-	c := Correct(raw)
+//
+// pitch is the mean character pitch of the aligned lines in image pixels (0
+// when the lines were not aligned).
+func correctFrames(raw []string, fr []frames) (c Correction, pitch float64) {
+	c = Correct(raw)
 	if len(raw) != len(fr) {
-		return c
+		return c, 0
 	}
 	lines := make([]string, len(raw))
 	for i, l := range raw {
 		if lines[i] = normalise(l); lines[i] == "" {
-			return c
+			return c, 0
 		}
 	}
 	lay, ok := pickLayout(lines)
 	if !ok || lay.lines != len(fr) {
-		return c
+		return c, 0
 	}
 	allowed := lay.allowed()
 	cells := make([][]cell, lay.lines)
 	for i := range cells {
 		a, centres := align(fr[i], allowed[i])
 		if a == nil {
-			return c
+			return c, 0
 		}
 		heightHint(fr[i], a, centres, allowed[i])
 		cells[i] = a
+		if n := len(centres); n > 1 {
+			pitch += float64(centres[n-1]-centres[0]) / float64(n-1) * fr[i].pxPerCol / float64(len(cells))
+		}
 	}
-	return correctCells(lay, cells, raw)
+	return correctCells(lay, cells, raw), pitch
 }
 
 // peak is the highest probability among the characters s allows.

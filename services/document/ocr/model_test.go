@@ -95,6 +95,8 @@ func TestReadMRZSynthetic(t *testing.T) {
 			require.NotNil(t, res.MRZ)
 			require.True(t, res.MRZ.Valid(), "%s: %+v", c.Name, res.MRZ.Problems)
 			require.True(t, res.Box.Overlaps(c.MRZBox), "%s: box %v, want about %v", c.Name, res.Box, c.MRZBox)
+			// ICAO pitch 2.54 mm at the renderer's 300 dpi: 30 px.
+			require.InDelta(t, 2.54*docgen.DefaultDPI/25.4, res.PitchPx, 1.5, "%s", c.Name)
 		}
 	}
 	t.Logf("exact reads: %d/%d, %.0f ms per page", exact, total, float64(elapsed.Milliseconds())/float64(total))

@@ -132,6 +132,10 @@ type Result struct {
 	Angle float64
 	// Boxes are the MRZ lines found, top to bottom.
 	Boxes []Line
+	// PitchPx is the MRZ's character pitch in image pixels, measured from
+	// the aligned characters (0 when unknown). ICAO 9303 fixes it at
+	// 2.54 mm, so it gives the image's scale.
+	PitchPx float64
 }
 
 // Option configures ReadMRZ.
@@ -197,8 +201,8 @@ func readBlock(ctx context.Context, r Runner, rgb *image.RGBA, block []Line, ref
 		sumAngle += l.Angle
 	}
 	res.Angle = sumAngle / float64(len(block)) * 180 / math.Pi
-	c := correctFrames(res.Raw, fr)
-	res.Lines, res.Changes = c.Lines, c.Changes
+	c, pitch := correctFrames(res.Raw, fr)
+	res.Lines, res.Changes, res.PitchPx = c.Lines, c.Changes, pitch
 	res.MRZ, res.Err = mrz.ParseAt(res.Lines, ref)
 	return res, nil
 }
@@ -522,7 +526,7 @@ func recogniseLine(ctx context.Context, r Runner, img *image.RGBA, l Line) (text
 	}
 	text, conf = DecodeCTC(whole, steps)
 	red := reduceFrames(whole, steps)
-	red.col, red.w = f.col, w
+	red.col, red.w, red.pxPerCol = f.col, w, l.Length/float64(w)
 	plane := RecHeight * w
 	red.gray = make([]float32, plane)
 	for i := range red.gray {
