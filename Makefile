@@ -21,10 +21,12 @@ run: build models
 ## test: everything CI checks (lint, generated files up to date, unit + end-to-end + crash tests)
 # The race pass leaves out packages that start several Proto.Actor members in
 # one process: protoactor-go's remote.Start sets grpc's global logger while
-# another member's grpc server reads it (a race inside the library).
+# another member's grpc server reads it (a race inside the library). It runs
+# with -short: the model-heavy tests (200 OCR pages) ran in the first pass and
+# would take tens of minutes under the race detector.
 test: lint models
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
+	$(GO) test -race -short -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
 	EKYC_TEST_ITEST=auto deploy/local/itest.sh
 
 ## models: fetch the ONNX models and the ONNX Runtime library from npm into the

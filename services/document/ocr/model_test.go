@@ -60,6 +60,9 @@ func renderer(tb testing.TB) *docgen.Renderer {
 // TestReadMRZSynthetic reads synthetic pages of every format (internal/docgen),
 // clean and degraded: the clean pages must read exactly.
 func TestReadMRZSynthetic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("25 OCR pages: skipped with -short")
+	}
 	r := runner(t)
 	// OCR_SURVEY=N reads N pages (seed OCR_SEED) and only reports.
 	n, seed := 25, uint64(7)
