@@ -86,9 +86,10 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 		opt(&o)
 	}
 	n = &Node{cfg: cfg, log: o.logger.With("node", cfg.NodeID), now: o.now, reg: prometheus.NewRegistry(), runDone: make(chan struct{})}
+	started := n // the named result is nil on the error returns
 	defer func() {
 		if err != nil {
-			n.Close(false)
+			started.Close(false)
 		}
 	}()
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -212,3 +212,17 @@ func mustClient(t *testing.T, brokers []string) *kgo.Client {
 	t.Cleanup(cl.Close)
 	return cl
 }
+
+// TestStartFailureCleansUp: a node whose start fails (Triton unreachable)
+// returns the error and releases what it had started, without panicking.
+func TestStartFailureCleansUp(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Inference.Backend = "triton"
+	cfg.Inference.Triton.Address = "127.0.0.1:1"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()))
+	require.Error(t, err)
+	require.Nil(t, n)
+	require.Contains(t, err.Error(), "triton")
+}

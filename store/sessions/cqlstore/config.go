@@ -131,6 +131,11 @@ func (cfg Config) cluster() *gocql.ClusterConfig {
 		fallback = gocql.DCAwareRoundRobinPolicy(cfg.LocalDC)
 	}
 	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(fallback)
+	// Schema events are not needed (Migrate waits for schema agreement
+	// itself), and scylladb/gocql v1.14.4 can dereference the token-aware
+	// policy's nil metadata when a debounced keyspace event is flushed while
+	// a session is closing (tokenAwareHostPolicy.updateReplicas).
+	c.Events.DisableSchemaEvents = true
 	if cfg.Username != "" || cfg.Password != "" {
 		c.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
 	}
