@@ -95,7 +95,9 @@ func WithRetries(n int, backoff time.Duration) Option {
 // and keeps it open for cooldown; then one trial search closes it again or
 // reopens it (defaults 5 and 30 s).
 func WithBreaker(failures int, cooldown time.Duration) Option {
-	return func(c *HTTPClient) { c.breaker = &breaker{threshold: max(failures, 1), cooldown: cooldown, now: time.Now} }
+	return func(c *HTTPClient) {
+		c.breaker = &breaker{threshold: max(failures, 1), cooldown: cooldown, now: time.Now}
+	}
 }
 
 // WithHTTPClient replaces the http.Client (TLS settings, proxies).
