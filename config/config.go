@@ -56,7 +56,21 @@ type Config struct {
 	Inference Inference `yaml:"inference"`
 	Face      Face      `yaml:"face"`
 	Images    Images    `yaml:"images"`
+	Screening Screening `yaml:"screening"`
 	Tenants   []Tenant  `yaml:"tenants"`
+}
+
+// Screening configures the screening check (sanctions and PEP lists).
+type Screening struct {
+	// Lists are "source=location" entries: source ofac, un, eu, uk or ftm;
+	// location a file, a directory (OFAC: sdn.csv, alt.csv, add.csv,
+	// sdn_comments.csv) or an http(s) URL (OFAC: the directory's URL).
+	// Empty: the node has no screening check (CHECK_UNAVAILABLE).
+	Lists []string `yaml:"lists"`
+	// Refresh is how often the lists are reloaded (0: never).
+	Refresh Duration `yaml:"refresh"`
+	// Threshold is the score at or above which a hit counts.
+	Threshold float64 `yaml:"threshold"`
 }
 
 // Inference selects the model-serving backend and the batching pools.
@@ -223,9 +237,10 @@ func Default() Config {
 			Triton: Triton{Address: "127.0.0.1:28001"},
 			Pool:   InferencePool{Batchers: 2, MaxBatch: 16, MaxDelay: Duration(2 * time.Millisecond), QueueSize: 256},
 		},
-		Face:    Face{MatchThreshold: 0.65},
-		Images:  Images{Dir: "", MaxBytes: 10 << 20},
-		Tenants: []Tenant{{ID: "demo", DefaultPolicy: "default"}},
+		Face:      Face{MatchThreshold: 0.65},
+		Images:    Images{Dir: "", MaxBytes: 10 << 20},
+		Screening: Screening{Refresh: Duration(6 * time.Hour), Threshold: 0.85},
+		Tenants:   []Tenant{{ID: "demo", DefaultPolicy: "default"}},
 	}
 }
 
@@ -347,6 +362,21 @@ func (c *Config) finish() error {
 	}
 	if p := c.Inference.Pool; p.Batchers < 1 || p.MaxBatch < 1 || p.QueueSize < 1 || p.MaxDelay < 0 {
 		bad("inference.pool: batchers, max_batch and queue_size must be >= 1, max_delay >= 0")
+	}
+	if c.Screening.Threshold <= 0 || c.Screening.Threshold > 1 {
+		bad("screening.threshold must be in (0,1]")
+	}
+	if c.Screening.Refresh < 0 {
+		bad("screening.refresh must not be negative")
+	}
+	for _, l := range c.Screening.Lists {
+		src, loc, ok := strings.Cut(l, "=")
+		switch {
+		case !ok || loc == "":
+			bad("screening.lists: %q is not source=location", l)
+		case src != "ofac" && src != "un" && src != "eu" && src != "uk" && src != "ftm":
+			bad("screening.lists: unknown source %q (ofac, un, eu, uk, ftm)", src)
+		}
 	}
 	if c.Face.MatchThreshold <= -1 || c.Face.MatchThreshold >= 1 {
 		bad("face.match_threshold must be in (-1,1)")

@@ -23,7 +23,7 @@ func (n *Node) startAdmin() error {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !n.ready.Load() {
+		if !n.ready.Load() || (n.lists != nil && !n.lists.ready()) {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}

@@ -73,6 +73,7 @@ type Node struct {
 	pools    map[string]*ainference.Pool
 	admin    *http.Server
 	adminLn  net.Listener
+	lists    *listManager
 
 	ready     atomic.Bool
 	runDone   chan struct{}
@@ -158,6 +159,12 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if len(n.pools) > 0 {
 		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_FACE] = n.faceChecker()
 	}
+	if err := n.startScreening(); err != nil {
+		return nil, fmt.Errorf("node: screening: %w", err)
+	}
+	if n.lists != nil {
+		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_SCREENING] = n.screeningChecker()
+	}
 
 	n.consumer, err = streams.NewConsumer(streams.ConsumerConfig{
 		Brokers:                 n.brokers,
@@ -232,6 +239,9 @@ func (n *Node) Close(graceful bool) {
 			}
 		}
 		n.stopInference()
+		if n.lists != nil {
+			n.lists.close()
+		}
 		if n.member != nil {
 			n.member.Shutdown(graceful)
 		}

@@ -27,6 +27,8 @@ commands:
   doc read IMAGE                 read the MRZ from a document image: fields, checks, forensics, portrait (JSON)
   face compare SELFIE DOCUMENT   detect, check quality/liveness and compare two faces (JSON)
   face inspect IMAGE             per-face signals of one image (JSON)
+  screen -name NAME [-dob D] [-country C]   screen a name against the sanctions/PEP lists (JSON hits)
+  screen -batch FILE.jsonl       screen one query per line (bulk re-screening), one JSON result per line
   migrate    create the CQL keyspace and session table (store.backend=cql)
   version    print the version
 `
@@ -57,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdDoc(args[1:], stdout, stderr)
 	case "face":
 		return cmdFace(args[1:], stdout, stderr)
+	case "screen":
+		return cmdScreen(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0

@@ -96,6 +96,12 @@ const (
 	FaceMismatch = "FACE_MISMATCH"
 	// FacePortraitNotFound is: No face was found in the document image, so the selfie could not be compared with the portrait
 	FacePortraitNotFound = "FACE_PORTRAIT_NOT_FOUND"
+	// ScreeningSanctionsHit is: The applicant's name (with date of birth and nationality as secondary evidence) matches a sanctions-list entity at or above the screening threshold; a human confirms or clears the hit
+	ScreeningSanctionsHit = "SCREENING_SANCTIONS_HIT"
+	// ScreeningPEPHit is: The applicant matches a politically exposed person (or close associate) at or above the screening threshold
+	ScreeningPEPHit = "SCREENING_PEP_HIT"
+	// ScreeningNoName is: Screening was requested but the applicant has no name to screen
+	ScreeningNoName = "SCREENING_NO_NAME"
 	// CheckTimeout is: A check did not finish within its deadline after all retries
 	CheckTimeout = "CHECK_TIMEOUT"
 	// CheckError is: A check failed with an error after all retries
@@ -160,6 +166,9 @@ var All = []Info{
 	{Code: FaceLivenessFailed, Category: "face", Severity: "critical", Description: "The passive liveness model scored the selfie below the live threshold (possible photo, screen or mask attack)."},
 	{Code: FaceMismatch, Category: "face", Severity: "critical", Description: "The selfie face does not match the document portrait (embedding similarity under the match threshold)."},
 	{Code: FacePortraitNotFound, Category: "face", Severity: "warning", Description: "No face was found in the document image, so the selfie could not be compared with the portrait."},
+	{Code: ScreeningSanctionsHit, Category: "screening", Severity: "warning", Description: "The applicant's name (with date of birth and nationality as secondary evidence) matches a sanctions-list entity at or above the screening threshold; a human confirms or clears the hit."},
+	{Code: ScreeningPEPHit, Category: "screening", Severity: "warning", Description: "The applicant matches a politically exposed person (or close associate) at or above the screening threshold."},
+	{Code: ScreeningNoName, Category: "screening", Severity: "warning", Description: "Screening was requested but the applicant has no name to screen."},
 	{Code: CheckTimeout, Category: "system", Severity: "warning", Description: "A check did not finish within its deadline after all retries."},
 	{Code: CheckError, Category: "system", Severity: "warning", Description: "A check failed with an error after all retries."},
 	{Code: CheckUnavailable, Category: "system", Severity: "warning", Description: "The requested check kind is not available on this node."},

@@ -892,7 +892,10 @@ type CheckResult struct {
 	Latency     *durationpb.Duration `protobuf:"bytes,6,opt,name=latency,proto3" json:"latency,omitempty"`
 	Attempts    int32                `protobuf:"varint,7,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	// Human-readable error for CHECK_STATUS_ERROR; never contains PII.
-	Error         string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// Screening check: the listed entities that matched, best first (list
+	// data, not applicant data).
+	ScreeningHits []*ScreeningHit `protobuf:"bytes,9,rep,name=screening_hits,json=screeningHits,proto3" json:"screening_hits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -983,6 +986,138 @@ func (x *CheckResult) GetError() string {
 	return ""
 }
 
+func (x *CheckResult) GetScreeningHits() []*ScreeningHit {
+	if x != nil {
+		return x.ScreeningHits
+	}
+	return nil
+}
+
+// One listed entity a screening matched, with the score's components.
+type ScreeningHit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Source-prefixed entity id (e.g. "ofac:306", "un:QDi.430").
+	EntityId string `protobuf:"bytes,1,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
+	// ofac, un, eu, uk, ftm.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// "source@version" of the list the entity came from.
+	ListVersion string `protobuf:"bytes,3,opt,name=list_version,json=listVersion,proto3" json:"list_version,omitempty"`
+	// person, organisation, vessel, aircraft.
+	EntityType string `protobuf:"bytes,4,opt,name=entity_type,json=entityType,proto3" json:"entity_type,omitempty"`
+	// The entity's primary name and the listed name that matched best.
+	Name        string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	MatchedName string `protobuf:"bytes,6,opt,name=matched_name,json=matchedName,proto3" json:"matched_name,omitempty"`
+	// 0..1.
+	Score float64 `protobuf:"fixed64,7,opt,name=score,proto3" json:"score,omitempty"`
+	// Score components: name, dob, country, document, type.
+	Components map[string]float64 `protobuf:"bytes,8,rep,name=components,proto3" json:"components,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// Sanctions programmes (or PEP topics) of the entity.
+	Programs      []string `protobuf:"bytes,9,rep,name=programs,proto3" json:"programs,omitempty"`
+	Pep           bool     `protobuf:"varint,10,opt,name=pep,proto3" json:"pep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreeningHit) Reset() {
+	*x = ScreeningHit{}
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreeningHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreeningHit) ProtoMessage() {}
+
+func (x *ScreeningHit) ProtoReflect() protoreflect.Message {
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreeningHit.ProtoReflect.Descriptor instead.
+func (*ScreeningHit) Descriptor() ([]byte, []int) {
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ScreeningHit) GetEntityId() string {
+	if x != nil {
+		return x.EntityId
+	}
+	return ""
+}
+
+func (x *ScreeningHit) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ScreeningHit) GetListVersion() string {
+	if x != nil {
+		return x.ListVersion
+	}
+	return ""
+}
+
+func (x *ScreeningHit) GetEntityType() string {
+	if x != nil {
+		return x.EntityType
+	}
+	return ""
+}
+
+func (x *ScreeningHit) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ScreeningHit) GetMatchedName() string {
+	if x != nil {
+		return x.MatchedName
+	}
+	return ""
+}
+
+func (x *ScreeningHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *ScreeningHit) GetComponents() map[string]float64 {
+	if x != nil {
+		return x.Components
+	}
+	return nil
+}
+
+func (x *ScreeningHit) GetPrograms() []string {
+	if x != nil {
+		return x.Programs
+	}
+	return nil
+}
+
+func (x *ScreeningHit) GetPep() bool {
+	if x != nil {
+		return x.Pep
+	}
+	return false
+}
+
 type Decision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Deterministic per (tenant, session, event): recomputation yields the same id.
@@ -1009,7 +1144,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[7]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1156,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[7]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1169,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{7}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Decision) GetDecisionId() string {
@@ -1158,7 +1293,7 @@ type SessionState struct {
 
 func (x *SessionState) Reset() {
 	*x = SessionState{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[8]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1305,7 @@ func (x *SessionState) String() string {
 func (*SessionState) ProtoMessage() {}
 
 func (x *SessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[8]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1318,7 @@ func (x *SessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionState.ProtoReflect.Descriptor instead.
 func (*SessionState) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{8}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SessionState) GetTenantId() string {
@@ -1275,7 +1410,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1422,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1435,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{9}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EventSource) GetTopic() string {
@@ -1337,7 +1472,7 @@ type ProcessVerification struct {
 
 func (x *ProcessVerification) Reset() {
 	*x = ProcessVerification{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1484,7 @@ func (x *ProcessVerification) String() string {
 func (*ProcessVerification) ProtoMessage() {}
 
 func (x *ProcessVerification) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1497,7 @@ func (x *ProcessVerification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessVerification.ProtoReflect.Descriptor instead.
 func (*ProcessVerification) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{10}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ProcessVerification) GetRequest() *VerificationRequest {
@@ -1406,7 +1541,7 @@ type ProcessAck struct {
 
 func (x *ProcessAck) Reset() {
 	*x = ProcessAck{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1553,7 @@ func (x *ProcessAck) String() string {
 func (*ProcessAck) ProtoMessage() {}
 
 func (x *ProcessAck) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1566,7 @@ func (x *ProcessAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessAck.ProtoReflect.Descriptor instead.
 func (*ProcessAck) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{11}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ProcessAck) GetTenantId() string {
@@ -1494,7 +1629,7 @@ type GetSession struct {
 
 func (x *GetSession) Reset() {
 	*x = GetSession{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1641,7 @@ func (x *GetSession) String() string {
 func (*GetSession) ProtoMessage() {}
 
 func (x *GetSession) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1654,7 @@ func (x *GetSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSession.ProtoReflect.Descriptor instead.
 func (*GetSession) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{12}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetSession) GetTenantId() string {
@@ -1583,7 +1718,7 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\x04flag\x18\x03 \x01(\bH\x00R\x04flag\x12\x14\n" +
 	"\x04text\x18\x04 \x01(\tH\x00R\x04text\x12\x12\n" +
 	"\x04unit\x18\x05 \x01(\tR\x04unitB\a\n" +
-	"\x05value\"\xae\x02\n" +
+	"\x05value\"\xec\x02\n" +
 	"\vCheckResult\x12&\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x12.ekyc.v1.CheckKindR\x04kind\x12,\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.ekyc.v1.CheckStatusR\x06status\x12\x14\n" +
@@ -1592,7 +1727,26 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\freason_codes\x18\x05 \x03(\tR\vreasonCodes\x123\n" +
 	"\alatency\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\alatency\x12\x1a\n" +
 	"\battempts\x18\a \x01(\x05R\battempts\x12\x14\n" +
-	"\x05error\x18\b \x01(\tR\x05error\"\xb6\x04\n" +
+	"\x05error\x18\b \x01(\tR\x05error\x12<\n" +
+	"\x0escreening_hits\x18\t \x03(\v2\x15.ekyc.v1.ScreeningHitR\rscreeningHits\"\x88\x03\n" +
+	"\fScreeningHit\x12\x1b\n" +
+	"\tentity_id\x18\x01 \x01(\tR\bentityId\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12!\n" +
+	"\flist_version\x18\x03 \x01(\tR\vlistVersion\x12\x1f\n" +
+	"\ventity_type\x18\x04 \x01(\tR\n" +
+	"entityType\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12!\n" +
+	"\fmatched_name\x18\x06 \x01(\tR\vmatchedName\x12\x14\n" +
+	"\x05score\x18\a \x01(\x01R\x05score\x12E\n" +
+	"\n" +
+	"components\x18\b \x03(\v2%.ekyc.v1.ScreeningHit.ComponentsEntryR\n" +
+	"components\x12\x1a\n" +
+	"\bprograms\x18\t \x03(\tR\bprograms\x12\x10\n" +
+	"\x03pep\x18\n" +
+	" \x01(\bR\x03pep\x1a=\n" +
+	"\x0fComponentsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xb6\x04\n" +
 	"\bDecision\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12\x1b\n" +
@@ -1701,7 +1855,7 @@ func file_ekyc_v1_ekyc_proto_rawDescGZIP() []byte {
 }
 
 var file_ekyc_v1_ekyc_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ekyc_v1_ekyc_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_ekyc_v1_ekyc_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_ekyc_v1_ekyc_proto_goTypes = []any{
 	(DocumentType)(0),             // 0: ekyc.v1.DocumentType
 	(CheckKind)(0),                // 1: ekyc.v1.CheckKind
@@ -1716,14 +1870,16 @@ var file_ekyc_v1_ekyc_proto_goTypes = []any{
 	(*VerificationRequest)(nil),   // 10: ekyc.v1.VerificationRequest
 	(*Signal)(nil),                // 11: ekyc.v1.Signal
 	(*CheckResult)(nil),           // 12: ekyc.v1.CheckResult
-	(*Decision)(nil),              // 13: ekyc.v1.Decision
-	(*SessionState)(nil),          // 14: ekyc.v1.SessionState
-	(*EventSource)(nil),           // 15: ekyc.v1.EventSource
-	(*ProcessVerification)(nil),   // 16: ekyc.v1.ProcessVerification
-	(*ProcessAck)(nil),            // 17: ekyc.v1.ProcessAck
-	(*GetSession)(nil),            // 18: ekyc.v1.GetSession
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
+	(*ScreeningHit)(nil),          // 13: ekyc.v1.ScreeningHit
+	(*Decision)(nil),              // 14: ekyc.v1.Decision
+	(*SessionState)(nil),          // 15: ekyc.v1.SessionState
+	(*EventSource)(nil),           // 16: ekyc.v1.EventSource
+	(*ProcessVerification)(nil),   // 17: ekyc.v1.ProcessVerification
+	(*ProcessAck)(nil),            // 18: ekyc.v1.ProcessAck
+	(*GetSession)(nil),            // 19: ekyc.v1.GetSession
+	nil,                           // 20: ekyc.v1.ScreeningHit.ComponentsEntry
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 22: google.protobuf.Duration
 }
 var file_ekyc_v1_ekyc_proto_depIdxs = []int32{
 	6,  // 0: ekyc.v1.Applicant.address:type_name -> ekyc.v1.Address
@@ -1733,33 +1889,35 @@ var file_ekyc_v1_ekyc_proto_depIdxs = []int32{
 	9,  // 4: ekyc.v1.VerificationRequest.document:type_name -> ekyc.v1.Document
 	8,  // 5: ekyc.v1.VerificationRequest.selfies:type_name -> ekyc.v1.ImageRef
 	1,  // 6: ekyc.v1.VerificationRequest.requested_checks:type_name -> ekyc.v1.CheckKind
-	19, // 7: ekyc.v1.VerificationRequest.submitted_at:type_name -> google.protobuf.Timestamp
+	21, // 7: ekyc.v1.VerificationRequest.submitted_at:type_name -> google.protobuf.Timestamp
 	1,  // 8: ekyc.v1.CheckResult.kind:type_name -> ekyc.v1.CheckKind
 	2,  // 9: ekyc.v1.CheckResult.status:type_name -> ekyc.v1.CheckStatus
 	11, // 10: ekyc.v1.CheckResult.signals:type_name -> ekyc.v1.Signal
-	20, // 11: ekyc.v1.CheckResult.latency:type_name -> google.protobuf.Duration
-	3,  // 12: ekyc.v1.Decision.outcome:type_name -> ekyc.v1.Outcome
-	12, // 13: ekyc.v1.Decision.checks:type_name -> ekyc.v1.CheckResult
-	19, // 14: ekyc.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	20, // 15: ekyc.v1.Decision.processing_latency:type_name -> google.protobuf.Duration
-	19, // 16: ekyc.v1.Decision.submitted_at:type_name -> google.protobuf.Timestamp
-	4,  // 17: ekyc.v1.SessionState.status:type_name -> ekyc.v1.SessionStatus
-	10, // 18: ekyc.v1.SessionState.request:type_name -> ekyc.v1.VerificationRequest
-	12, // 19: ekyc.v1.SessionState.checks:type_name -> ekyc.v1.CheckResult
-	13, // 20: ekyc.v1.SessionState.decision:type_name -> ekyc.v1.Decision
-	19, // 21: ekyc.v1.SessionState.created_at:type_name -> google.protobuf.Timestamp
-	19, // 22: ekyc.v1.SessionState.updated_at:type_name -> google.protobuf.Timestamp
-	19, // 23: ekyc.v1.SessionState.received_at:type_name -> google.protobuf.Timestamp
-	10, // 24: ekyc.v1.ProcessVerification.request:type_name -> ekyc.v1.VerificationRequest
-	15, // 25: ekyc.v1.ProcessVerification.source:type_name -> ekyc.v1.EventSource
-	5,  // 26: ekyc.v1.ProcessVerification.reply_encoding:type_name -> ekyc.v1.Encoding
-	4,  // 27: ekyc.v1.ProcessAck.status:type_name -> ekyc.v1.SessionStatus
-	13, // 28: ekyc.v1.ProcessAck.decision:type_name -> ekyc.v1.Decision
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	22, // 11: ekyc.v1.CheckResult.latency:type_name -> google.protobuf.Duration
+	13, // 12: ekyc.v1.CheckResult.screening_hits:type_name -> ekyc.v1.ScreeningHit
+	20, // 13: ekyc.v1.ScreeningHit.components:type_name -> ekyc.v1.ScreeningHit.ComponentsEntry
+	3,  // 14: ekyc.v1.Decision.outcome:type_name -> ekyc.v1.Outcome
+	12, // 15: ekyc.v1.Decision.checks:type_name -> ekyc.v1.CheckResult
+	21, // 16: ekyc.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	22, // 17: ekyc.v1.Decision.processing_latency:type_name -> google.protobuf.Duration
+	21, // 18: ekyc.v1.Decision.submitted_at:type_name -> google.protobuf.Timestamp
+	4,  // 19: ekyc.v1.SessionState.status:type_name -> ekyc.v1.SessionStatus
+	10, // 20: ekyc.v1.SessionState.request:type_name -> ekyc.v1.VerificationRequest
+	12, // 21: ekyc.v1.SessionState.checks:type_name -> ekyc.v1.CheckResult
+	14, // 22: ekyc.v1.SessionState.decision:type_name -> ekyc.v1.Decision
+	21, // 23: ekyc.v1.SessionState.created_at:type_name -> google.protobuf.Timestamp
+	21, // 24: ekyc.v1.SessionState.updated_at:type_name -> google.protobuf.Timestamp
+	21, // 25: ekyc.v1.SessionState.received_at:type_name -> google.protobuf.Timestamp
+	10, // 26: ekyc.v1.ProcessVerification.request:type_name -> ekyc.v1.VerificationRequest
+	16, // 27: ekyc.v1.ProcessVerification.source:type_name -> ekyc.v1.EventSource
+	5,  // 28: ekyc.v1.ProcessVerification.reply_encoding:type_name -> ekyc.v1.Encoding
+	4,  // 29: ekyc.v1.ProcessAck.status:type_name -> ekyc.v1.SessionStatus
+	14, // 30: ekyc.v1.ProcessAck.decision:type_name -> ekyc.v1.Decision
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_ekyc_v1_ekyc_proto_init() }
@@ -1778,7 +1936,7 @@ func file_ekyc_v1_ekyc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ekyc_v1_ekyc_proto_rawDesc), len(file_ekyc_v1_ekyc_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,121 @@
+package node_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/openekyc/ekyc/node"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+)
+
+// TestScreeningEndToEnd screens applicants through Kafka → session actor →
+// screening check against the OFAC and UN subsets in testdata/screening: a
+// listed person goes to review with the hit explained; the specimen holder
+// passes; a node whose lists have not loaded is not ready.
+func TestScreeningEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.Screening.Lists = []string{"ofac=" + filepath.Join("..", "testdata", "screening", "ofac"),
+		"un=" + filepath.Join("..", "testdata", "screening", "un", "consolidated.xml")}
+	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }))
+	require.NoError(t, err)
+	defer n.Close(true)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + n.AdminAddr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, "ready once the lists are loaded")
+
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "requests", "approve.json"))
+	require.NoError(t, err)
+	base := &ekycv1.VerificationRequest{}
+	require.NoError(t, protojson.Unmarshal(raw, base))
+	base.RequestedChecks = []ekycv1.CheckKind{ekycv1.CheckKind_CHECK_KIND_DOCUMENT, ekycv1.CheckKind_CHECK_KIND_SCREENING}
+	clean := proto.Clone(base).(*ekycv1.VerificationRequest)
+	clean.SessionId, clean.EventId = "screen-clean", "evt-screen-clean"
+	listed := proto.Clone(base).(*ekycv1.VerificationRequest)
+	listed.SessionId, listed.EventId = "screen-listed", "evt-screen-listed"
+	// OFAC SDN 2676 "AL ZAWAHIRI, Dr. Ayman", DOB 19 Jun 1951: reordered,
+	// without the honorific, with a typo.
+	listed.Applicant.GivenNames, listed.Applicant.Surname, listed.Applicant.DateOfBirth = "Aymen", "Al-Zawahiri", "1951-06-19"
+	listed.Document, listed.RequestedChecks = nil, []ekycv1.CheckKind{ekycv1.CheckKind_CHECK_KIND_SCREENING}
+	var recs []*kgo.Record
+	for _, r := range []*ekycv1.VerificationRequest{clean, listed} {
+		v, err := proto.Marshal(r)
+		require.NoError(t, err)
+		recs = append(recs, &kgo.Record{Topic: cfg.Kafka.Topics.Requests, Key: []byte(r.SessionId), Value: v})
+	}
+	require.NoError(t, mustClient(t, n.Brokers()).ProduceSync(ctx, recs...).FirstErr())
+	out := collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions) >= 2 })
+	require.NoError(t, ctx.Err())
+
+	screeningOf := func(d *ekycv1.Decision) *ekycv1.CheckResult {
+		for _, c := range d.GetChecks() {
+			if c.GetKind() == ekycv1.CheckKind_CHECK_KIND_SCREENING {
+				return c
+			}
+		}
+		t.Fatalf("no screening check in %v", d)
+		return nil
+	}
+	cd := out.decisions["screen-clean"]
+	require.Len(t, cd, 1)
+	cs := screeningOf(cd[0])
+	require.Equal(t, ekycv1.CheckStatus_CHECK_STATUS_PASS, cs.GetStatus(), cs.GetReasonCodes())
+	require.Empty(t, cs.GetScreeningHits())
+	require.Contains(t, findSignal(cs, "list_versions").GetText(), "ofac@")
+	require.Contains(t, findSignal(cs, "list_versions").GetText(), "un@")
+	require.Equal(t, ekycv1.Outcome_OUTCOME_APPROVE, cd[0].GetOutcome(), cd[0].GetReasonCodes())
+
+	ld := out.decisions["screen-listed"]
+	require.Len(t, ld, 1)
+	ls := screeningOf(ld[0])
+	require.Equal(t, ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, ls.GetStatus(), "%v %s", ls.GetReasonCodes(), ls.GetError())
+	require.Contains(t, ls.GetReasonCodes(), "SCREENING_SANCTIONS_HIT")
+	require.NotEmpty(t, ls.GetScreeningHits())
+	hit := ls.GetScreeningHits()[0]
+	require.Equal(t, "ofac-2676", hit.GetEntityId())
+	require.Contains(t, hit.GetListVersion(), "ofac@")
+	require.Greater(t, hit.GetComponents()["dob"], 0.0, "the date of birth supports the hit")
+	require.Equal(t, ekycv1.Outcome_OUTCOME_REVIEW, ld[0].GetOutcome(), ld[0].GetReasonCodes())
+	require.Contains(t, ld[0].GetReasonCodes(), "SCREENING_SANCTIONS_HIT")
+}
+
+// TestScreeningNotReadyWithoutLists: a list that never loaded keeps the node
+// not ready (it never screens against nothing) and counts the failure.
+func TestScreeningNotReadyWithoutLists(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.Screening.Lists = []string{"un=" + filepath.Join(t.TempDir(), "missing.xml")}
+	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()))
+	require.NoError(t, err)
+	defer n.Close(true)
+	require.Eventually(t, func() bool {
+		mfs, err := n.Registry().Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == "ekyc_screening_list_refresh_failures_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue() >= 1
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond)
+	resp, err := http.Get("http://" + n.AdminAddr() + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
