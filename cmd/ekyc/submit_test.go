@@ -32,6 +32,7 @@ func TestSubmitSamples(t *testing.T) {
 		"EKYC_KAFKA_EMBEDDED_PORT=0",
 		"EKYC_POLICIES_DIR=" + filepath.Join("..", "..", "deploy", "policies"),
 		"EKYC_CHECKS_TIMEOUT=20s", "EKYC_CLUSTER_REQUEST_TIMEOUT=90s",
+		"EKYC_SCREENING_LISTS=ofac=" + filepath.Join("..", "..", "testdata", "screening", "ofac"),
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -52,11 +53,12 @@ func TestSubmitSamples(t *testing.T) {
 		outcome ekycv1.Outcome
 		reasons []string
 	}{
-		"approve.json":         {0, ekycv1.Outcome_OUTCOME_APPROVE, nil},
-		"reject-bad-mrz.json":  {0, ekycv1.Outcome_OUTCOME_REJECT, []string{"DOC_MRZ_CHECK_BIRTH_DATE", "DOC_MRZ_CHECK_COMPOSITE"}},
-		"review-underage.json": {0, ekycv1.Outcome_OUTCOME_REVIEW, []string{"DOC_HOLDER_UNDERAGE"}},
-		"malformed.json":       {3, 0, nil},
-		"approve-face.json":    {0, ekycv1.Outcome_OUTCOME_APPROVE, nil},
+		"approve.json":          {0, ekycv1.Outcome_OUTCOME_APPROVE, nil},
+		"reject-bad-mrz.json":   {0, ekycv1.Outcome_OUTCOME_REJECT, []string{"DOC_MRZ_CHECK_BIRTH_DATE", "DOC_MRZ_CHECK_COMPOSITE"}},
+		"review-underage.json":  {0, ekycv1.Outcome_OUTCOME_REVIEW, []string{"DOC_HOLDER_UNDERAGE"}},
+		"malformed.json":        {3, 0, nil},
+		"approve-face.json":     {0, ekycv1.Outcome_OUTCOME_APPROVE, nil},
+		"review-sanctions.json": {0, ekycv1.Outcome_OUTCOME_REVIEW, []string{"SCREENING_SANCTIONS_HIT"}},
 	} {
 		t.Run(file, func(t *testing.T) {
 			if file == "approve-face.json" && modelsErr != nil {
