@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,14 +164,17 @@ func country(raw string, role screening.CountryRole) (screening.Country, bool) {
 	return screening.Country{Code: code, Raw: raw, Role: role}, true
 }
 
+// addUnique appends x to xs unless an equal one is there.
+func addUnique[T comparable](xs []T, x T) []T {
+	if slices.Contains(xs, x) {
+		return xs
+	}
+	return append(xs, x)
+}
+
 // addCountry appends c to cs unless an equal one is there.
 func addCountry(cs []screening.Country, c screening.Country) []screening.Country {
-	for _, x := range cs {
-		if x == c {
-			return cs
-		}
-	}
-	return append(cs, c)
+	return addUnique(cs, c)
 }
 
 func addString(ss []string, s string) []string {
@@ -178,24 +182,14 @@ func addString(ss []string, s string) []string {
 	if s == "" {
 		return ss
 	}
-	for _, x := range ss {
-		if x == s {
-			return ss
-		}
-	}
-	return append(ss, s)
+	return addUnique(ss, s)
 }
 
 func addDate(ds []screening.DateSpec, d screening.DateSpec) []screening.DateSpec {
 	if d.IsZero() || d.Validate() != nil {
 		return ds
 	}
-	for _, x := range ds {
-		if x == d {
-			return ds
-		}
-	}
-	return append(ds, d)
+	return addUnique(ds, d)
 }
 
 func addName(ns []screening.Name, n screening.Name) []screening.Name {
@@ -236,12 +230,7 @@ func addIdentifier(ids []screening.Identifier, id screening.Identifier) []screen
 	if id.Number == "" {
 		return ids
 	}
-	for _, x := range ids {
-		if x == id {
-			return ids
-		}
-	}
-	return append(ids, id)
+	return addUnique(ids, id)
 }
 
 // gender folds the gender spellings of the lists to "male"/"female".

@@ -2,13 +2,10 @@ package lists
 
 import (
 	"context"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openekyc/ekyc/services/screening"
 )
@@ -71,86 +68,18 @@ type euCountry struct {
 // The first strong nameAlias is the primary name, other strong ones are
 // aliases, the others weak aliases.
 func ParseEU(ctx context.Context, r io.Reader, opts ...Option) (*screening.List, error) {
-	cfg := newConfig(opts)
-	vh := newVersionHash()
-	tr := &trackingReader{r: vh.reader("eu.xml", r)}
-	dec := xml.NewDecoder(tr)
-	dec.CharsetReader = charsetReader
-	fail := func(elem string, err error) error {
-		pe := &ParseError{Source: screening.SourceEU, Element: elem, Err: err}
-		var se *xml.SyntaxError
-		if errors.As(err, &se) {
-			pe.Line, pe.Err = se.Line, errors.New(se.Msg)
-		} else {
-			pe.Line, _ = dec.InputPos()
-		}
-		return pe
-	}
-	var (
-		published time.Time
-		entities  []screening.Entity
-		rootSeen  bool
-		seen      = map[string]bool{}
-	)
-	for n := 1; ; {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if tr.err != nil {
-				return nil, tr.err
-			}
-			return nil, fail("", err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		switch se.Name.Local {
-		case "export":
-			rootSeen = true
-			for _, a := range se.Attr {
-				if a.Name.Local == "generationDate" {
-					if t, err := time.Parse(time.RFC3339, a.Value); err == nil {
-						published = t.UTC()
-					}
-				}
-			}
-		case "sanctionEntity":
-			if !rootSeen {
-				return nil, fail("sanctionEntity", errors.New("sanctionEntity outside export"))
-			}
-			var rec euEntity
-			if err := dec.DecodeElement(&rec, &se); err != nil {
-				if tr.err != nil {
-					return nil, tr.err
-				}
-				return nil, fail("sanctionEntity", err)
-			}
-			e, err := euToEntity(&rec)
-			elem := fmt.Sprintf("sanctionEntity #%d", n)
-			if err != nil {
-				return nil, fail(elem, err)
-			}
-			if seen[e.ID] {
-				return nil, fail(elem, fmt.Errorf("duplicate logicalId %s", rec.LogicalID))
-			}
-			seen[e.ID] = true
-			entities = append(entities, e)
-			if err := checkCtx(ctx, n); err != nil {
-				return nil, err
-			}
-			n++
-		}
-	}
-	if !rootSeen {
-		return nil, &ParseError{Source: screening.SourceEU, Err: errors.New("no export element")}
-	}
-	if err := drain(tr); err != nil {
-		return nil, err
-	}
-	return &screening.List{Version: vh.version(screening.SourceEU, published, len(entities), cfg), Entities: entities}, nil
+	return xmlList[euEntity]{
+		source:   screening.SourceEU,
+		file:     "eu.xml",
+		root:     "export",
+		dateAttr: "generationDate",
+		records:  map[string]bool{"sanctionEntity": true},
+		outside:  "sanctionEntity outside export",
+		entity:   func(rec *euEntity, _ string) (screening.Entity, error) { return euToEntity(rec) },
+		duplicate: func(rec *euEntity) error {
+			return fmt.Errorf("duplicate logicalId %s", rec.LogicalID)
+		},
+	}.parse(ctx, r, opts)
 }
 
 // euCountryOf returns the country of an EU element; "00" is the FSF code

@@ -44,18 +44,13 @@ func ParseOFAC(ctx context.Context, f OFACFiles, opts ...Option) (*screening.Lis
 	vh := newVersionHash()
 	p := ofacParser{ctx: ctx, byNum: map[int]int{}}
 
-	sdn := vh.reader(OFACSDNFile, f.SDN)
-	if err := p.readCSV(sdn, OFACSDNFile, 12, p.sdnRow); err != nil {
-		return nil, err
-	}
-	if err := drain(sdn); err != nil {
+	if err := p.readFile(vh, f.SDN, OFACSDNFile, 12, p.sdnRow); err != nil {
 		return nil, err
 	}
 	// comments extend the remarks before these are parsed
 	comments := map[int]string{}
 	if f.Comments != nil {
-		r := vh.reader(OFACCommentsFile, f.Comments)
-		err := p.readCSV(r, OFACCommentsFile, 2, func(rec []string) error {
+		err := p.readFile(vh, f.Comments, OFACCommentsFile, 2, func(rec []string) error {
 			n, err := entNum(rec[0])
 			if err != nil {
 				return err
@@ -64,9 +59,6 @@ func ParseOFAC(ctx context.Context, f OFACFiles, opts ...Option) (*screening.Lis
 			return nil
 		})
 		if err != nil {
-			return nil, err
-		}
-		if err := drain(r); err != nil {
 			return nil, err
 		}
 	}
@@ -80,52 +72,25 @@ func ParseOFAC(ctx context.Context, f OFACFiles, opts ...Option) (*screening.Lis
 		parseOFACRemarks(e, e.Remarks)
 	}
 	if f.Alt != nil {
-		r := vh.reader(OFACAltFile, f.Alt)
-		err := p.readCSV(r, OFACAltFile, 5, func(rec []string) error {
-			n, err := entNum(rec[0])
-			if err != nil {
-				return err
-			}
-			i, ok := p.byNum[n]
-			if !ok {
-				return nil
-			}
+		err := p.readFile(vh, f.Alt, OFACAltFile, 5, p.entityRow(func(e *screening.Entity, rec []string) {
 			name := clean(rec[3])
 			if name == "" {
-				return nil
+				return
 			}
 			q := strings.ToLower(clean(rec[2]))
-			e := &p.entities[i]
 			e.Names = addName(e.Names, screening.Name{Full: name, Kind: screening.NameAlias, Quality: q})
-			return nil
-		})
+		}))
 		if err != nil {
-			return nil, err
-		}
-		if err := drain(r); err != nil {
 			return nil, err
 		}
 	}
 	if f.Add != nil {
-		r := vh.reader(OFACAddFile, f.Add)
-		err := p.readCSV(r, OFACAddFile, 6, func(rec []string) error {
-			n, err := entNum(rec[0])
-			if err != nil {
-				return err
-			}
-			i, ok := p.byNum[n]
-			if !ok {
-				return nil
-			}
+		err := p.readFile(vh, f.Add, OFACAddFile, 6, p.entityRow(func(e *screening.Entity, rec []string) {
 			if c, ok := country(clean(rec[4]), screening.RoleAddress); ok {
-				p.entities[i].Countries = addCountry(p.entities[i].Countries, c)
+				e.Countries = addCountry(e.Countries, c)
 			}
-			return nil
-		})
+		}))
 		if err != nil {
-			return nil, err
-		}
-		if err := drain(r); err != nil {
 			return nil, err
 		}
 	}
@@ -141,6 +106,32 @@ type ofacParser struct {
 	remarks  []string
 	nums     []int
 	byNum    map[int]int
+}
+
+// readFile reads one OFAC file through the version hash with readCSV and
+// drains what is left of it.
+func (p *ofacParser) readFile(vh *versionHash, r io.Reader, file string, fields int, row func([]string) error) error {
+	hr := vh.reader(file, r)
+	if err := p.readCSV(hr, file, fields, row); err != nil {
+		return err
+	}
+	return drain(hr)
+}
+
+// entityRow makes a row handler for the files that extend the entities of
+// sdn.csv: it hands fn the entity of the row's ent_num, and skips rows of
+// unknown ones.
+func (p *ofacParser) entityRow(fn func(e *screening.Entity, rec []string)) func([]string) error {
+	return func(rec []string) error {
+		n, err := entNum(rec[0])
+		if err != nil {
+			return err
+		}
+		if i, ok := p.byNum[n]; ok {
+			fn(&p.entities[i], rec)
+		}
+		return nil
+	}
 }
 
 // readCSV reads the records of one OFAC file, which must have exactly

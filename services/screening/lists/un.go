@@ -2,13 +2,10 @@ package lists
 
 import (
 	"context"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openekyc/ekyc/services/screening"
 )
@@ -67,85 +64,20 @@ type unRecord struct {
 // streaming one record at a time. Entity ids are "un-" and the DATAID; Ref
 // is the REFERENCE_NUMBER.
 func ParseUN(ctx context.Context, r io.Reader, opts ...Option) (*screening.List, error) {
-	cfg := newConfig(opts)
-	vh := newVersionHash()
-	tr := &trackingReader{r: vh.reader("consolidated.xml", r)}
-	dec := xml.NewDecoder(tr)
-	dec.CharsetReader = charsetReader
-	fail := func(elem string, err error) error {
-		pe := &ParseError{Source: screening.SourceUN, Element: elem, Err: err}
-		var se *xml.SyntaxError
-		if errors.As(err, &se) {
-			pe.Line, pe.Err = se.Line, errors.New(se.Msg)
-		} else if pe.Line == 0 {
-			pe.Line, _ = dec.InputPos()
-		}
-		return pe
-	}
-	var (
-		published time.Time
-		entities  []screening.Entity
-		rootSeen  bool
-		seen      = map[string]bool{}
-	)
-	for n := 1; ; {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if tr.err != nil {
-				return nil, tr.err
-			}
-			return nil, fail("", err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		switch se.Name.Local {
-		case "CONSOLIDATED_LIST":
-			rootSeen = true
-			for _, a := range se.Attr {
-				if a.Name.Local == "dateGenerated" {
-					if t, err := time.Parse(time.RFC3339, a.Value); err == nil {
-						published = t.UTC()
-					}
-				}
-			}
-		case "INDIVIDUAL", "ENTITY":
-			if !rootSeen {
-				return nil, fail(se.Name.Local, errors.New("record outside CONSOLIDATED_LIST"))
-			}
-			var rec unRecord
-			if err := dec.DecodeElement(&rec, &se); err != nil {
-				if tr.err != nil {
-					return nil, tr.err
-				}
-				return nil, fail(se.Name.Local, err)
-			}
-			e, err := unEntity(&rec, se.Name.Local == "INDIVIDUAL")
-			if err != nil {
-				return nil, fail(fmt.Sprintf("%s #%d", se.Name.Local, n), err)
-			}
-			if seen[e.ID] {
-				return nil, fail(fmt.Sprintf("%s #%d", se.Name.Local, n), fmt.Errorf("duplicate DATAID %s", rec.DataID))
-			}
-			seen[e.ID] = true
-			entities = append(entities, e)
-			if err := checkCtx(ctx, n); err != nil {
-				return nil, err
-			}
-			n++
-		}
-	}
-	if !rootSeen {
-		return nil, &ParseError{Source: screening.SourceUN, Err: errors.New("no CONSOLIDATED_LIST element")}
-	}
-	if err := drain(tr); err != nil {
-		return nil, err
-	}
-	return &screening.List{Version: vh.version(screening.SourceUN, published, len(entities), cfg), Entities: entities}, nil
+	return xmlList[unRecord]{
+		source:   screening.SourceUN,
+		file:     "consolidated.xml",
+		root:     "CONSOLIDATED_LIST",
+		dateAttr: "dateGenerated",
+		records:  map[string]bool{"INDIVIDUAL": true, "ENTITY": true},
+		outside:  "record outside CONSOLIDATED_LIST",
+		entity: func(rec *unRecord, elem string) (screening.Entity, error) {
+			return unEntity(rec, elem == "INDIVIDUAL")
+		},
+		duplicate: func(rec *unRecord) error {
+			return fmt.Errorf("duplicate DATAID %s", rec.DataID)
+		},
+	}.parse(ctx, r, opts)
 }
 
 func unEntity(rec *unRecord, individual bool) (screening.Entity, error) {

@@ -203,6 +203,16 @@ func otherWord(rs []rune) string {
 	return b.String()
 }
 
+// writeLetter writes r as table spells it; a rune the table lacks is kept
+// unless it is of script sc (an unlisted letter or sign of sc is dropped).
+func writeLetter(b *strings.Builder, table map[rune]string, sc Script, r rune) {
+	if t, ok := table[r]; ok {
+		b.WriteString(t)
+	} else if scriptOf(r) != sc {
+		b.WriteRune(r)
+	}
+}
+
 // ---------------------------------------------------------------- Cyrillic
 
 // cyrICAO is ICAO Doc 9303 Part 3 (2021), section 6, transliteration of
@@ -459,13 +469,8 @@ func arabicWord(rs []rune) string {
 				b.WriteByte('I')
 			}
 		default:
-			if t, ok := arabicLetters[r]; ok {
-				b.WriteString(t)
-			} else if scriptOf(r) == ScriptArabic {
-				// an Arabic-block symbol or unlisted letter: drop it
-			} else {
-				b.WriteRune(r)
-			}
+			// an Arabic-block symbol or unlisted letter is dropped
+			writeLetter(&b, arabicLetters, ScriptArabic, r)
 		}
 	}
 	return b.String()
@@ -507,11 +512,7 @@ func hebrewWord(rs []rune) string {
 				b.WriteByte('I')
 			}
 		default:
-			if t, ok := hebrewLetters[r]; ok {
-				b.WriteString(t)
-			} else if scriptOf(r) != ScriptHebrew {
-				b.WriteRune(r)
-			}
+			writeLetter(&b, hebrewLetters, ScriptHebrew, r)
 		}
 	}
 	return b.String()
@@ -545,11 +546,7 @@ func armenianWord(rs []rune) string {
 		case r == 'Ո' && i == 0:
 			b.WriteString("VO")
 		default:
-			if t, ok := armenianLetters[r]; ok {
-				b.WriteString(t)
-			} else if scriptOf(r) != ScriptArmenian {
-				b.WriteRune(r)
-			}
+			writeLetter(&b, armenianLetters, ScriptArmenian, r)
 		}
 	}
 	return b.String()
@@ -573,11 +570,7 @@ func georgianWord(rs []rune) string {
 		if r >= 0x1C90 && r <= 0x1CBA { // Mtavruli capitals → Mkhedruli
 			r = r - 0x1C90 + 0x10D0
 		}
-		if t, ok := georgianLetters[r]; ok {
-			b.WriteString(t)
-		} else if scriptOf(r) != ScriptGeorgian {
-			b.WriteRune(r)
-		}
+		writeLetter(&b, georgianLetters, ScriptGeorgian, r)
 	}
 	return b.String()
 }
