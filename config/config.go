@@ -140,6 +140,8 @@ type Topics struct {
 	Requests  string `yaml:"requests"`
 	Decisions string `yaml:"decisions"`
 	DLQ       string `yaml:"dlq"`
+	// Monitoring receives the MonitoringAlerts of ongoing monitoring.
+	Monitoring string `yaml:"monitoring"`
 }
 
 // Cluster configures Proto.Actor clustering.
@@ -201,6 +203,10 @@ type Policies struct {
 type Tenant struct {
 	ID            string `yaml:"id"`
 	DefaultPolicy string `yaml:"default_policy"`
+	// Monitoring enrols the tenant's approved, screened applicants in
+	// ongoing monitoring: they are re-screened whenever a list version
+	// changes, and each new hit is published as a MonitoringAlert.
+	Monitoring bool `yaml:"monitoring"`
 }
 
 // Default returns the embedded-defaults configuration used by `make run`.
@@ -213,7 +219,7 @@ func Default() Config {
 		Kafka: Kafka{
 			Embedded:                EmbeddedKafka{Port: 19092},
 			Group:                   "ekyc-sessions",
-			Topics:                  Topics{Requests: "ekyc.verification.requests", Decisions: "ekyc.verification.decisions", DLQ: "ekyc.verification.dlq"},
+			Topics:                  Topics{Requests: "ekyc.verification.requests", Decisions: "ekyc.verification.decisions", DLQ: "ekyc.verification.dlq", Monitoring: "ekyc.monitoring.alerts"},
 			Partitions:              8,
 			Replication:             1,
 			MaxInFlightPerPartition: 64,
@@ -297,8 +303,8 @@ func (c *Config) finish() error {
 	if len(c.Kafka.Brokers) == 0 && (c.Kafka.Embedded.Port < 0 || c.Kafka.Embedded.Port > 65535) {
 		bad("kafka.embedded.port %d out of range", c.Kafka.Embedded.Port)
 	}
-	if c.Kafka.Group == "" || c.Kafka.Topics.Requests == "" || c.Kafka.Topics.Decisions == "" || c.Kafka.Topics.DLQ == "" {
-		bad("kafka.group and kafka.topics.{requests,decisions,dlq} are required")
+	if c.Kafka.Group == "" || c.Kafka.Topics.Requests == "" || c.Kafka.Topics.Decisions == "" || c.Kafka.Topics.DLQ == "" || c.Kafka.Topics.Monitoring == "" {
+		bad("kafka.group and kafka.topics.{requests,decisions,dlq,monitoring} are required")
 	}
 	if c.Kafka.Partitions < 1 {
 		bad("kafka.partitions must be >= 1")

@@ -75,6 +75,7 @@ func kitConfig(t *testing.T, brokers []string, name string) config.Config {
 	cfg.Kafka.Topics.Requests = "itest." + id + ".requests"
 	cfg.Kafka.Topics.Decisions = "itest." + id + ".decisions"
 	cfg.Kafka.Topics.DLQ = "itest." + id + ".dlq"
+	cfg.Kafka.Topics.Monitoring = "itest." + id + ".monitoring"
 	cfg.Kafka.Partitions = 4
 	cfg.Kafka.Replication = 1
 	return cfg
@@ -85,7 +86,7 @@ func kitConfig(t *testing.T, brokers []string, name string) config.Config {
 func kitTopics(ctx context.Context, t *testing.T, brokers []string, cfg config.Config) {
 	t.Helper()
 	cl := mustClient(t, brokers)
-	topics := []string{cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Decisions, cfg.Kafka.Topics.DLQ}
+	topics := []string{cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Decisions, cfg.Kafka.Topics.DLQ, cfg.Kafka.Topics.Monitoring}
 	require.NoError(t, streams.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, cfg.Kafka.Replication, topics...))
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -74,6 +74,7 @@ type Node struct {
 	admin    *http.Server
 	adminLn  net.Listener
 	lists    *listManager
+	monitor  *monitor
 
 	ready     atomic.Bool
 	runDone   chan struct{}
@@ -165,6 +166,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if n.lists != nil {
 		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_SCREENING] = n.screeningChecker()
 	}
+	if n.monitor != nil {
+		deps.AfterDecided = n.monitor.afterDecided
+	}
 
 	n.consumer, err = streams.NewConsumer(streams.ConsumerConfig{
 		Brokers:                 n.brokers,
@@ -214,7 +218,7 @@ func (n *Node) startKafka(ctx context.Context) error {
 	n.producer = p
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := streams.EnsureTopics(tctx, p.Client(), cfg.Partitions, cfg.Replication, cfg.Topics.Requests, cfg.Topics.Decisions, cfg.Topics.DLQ); err != nil {
+	if err := streams.EnsureTopics(tctx, p.Client(), cfg.Partitions, cfg.Replication, cfg.Topics.Requests, cfg.Topics.Decisions, cfg.Topics.DLQ, cfg.Topics.Monitoring); err != nil {
 		return fmt.Errorf("node: topics: %w", err)
 	}
 	return nil
@@ -244,6 +248,11 @@ func (n *Node) Close(graceful bool) {
 		}
 		if n.member != nil {
 			n.member.Shutdown(graceful)
+		}
+		if n.monitor != nil { // after the list manager and the actors stopped using it
+			if err := n.monitor.close(); err != nil {
+				n.log.Error("monitoring store close failed", "err", err)
+			}
 		}
 		if n.producer != nil {
 			n.producer.Close()

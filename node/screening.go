@@ -54,9 +54,15 @@ type listManager struct {
 	n        *Node
 	specs    []listSpec
 	screener *screening.Screener
+	// monitor re-screens the monitored subjects after each install (nil:
+	// no tenant monitors).
+	monitor *monitor
 
 	mu      sync.Mutex
 	current map[listSpec]*screening.List
+	// pending: a list version changed and no index holds it yet (a failed
+	// build is retried on the next refresh).
+	pending bool
 
 	loadedAt *prometheus.GaugeVec
 	entities *prometheus.GaugeVec
@@ -68,8 +74,14 @@ type listManager struct {
 
 func (n *Node) startScreening() error {
 	specs, err := parseListSpecs(n.cfg.Screening.Lists)
-	if err != nil || len(specs) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(specs) == 0 {
+		if t := n.monitoringTenants(); len(t) > 0 {
+			n.log.Warn("ongoing monitoring is off: screening.lists is empty", "tenants", strings.Join(t, ","))
+		}
+		return nil
 	}
 	m := &listManager{n: n, specs: specs, screener: screening.NewScreener(nil), current: map[listSpec]*screening.List{},
 		loadedAt: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ekyc_screening_list_loaded_timestamp_seconds",
@@ -81,6 +93,10 @@ func (n *Node) startScreening() error {
 		done: make(chan struct{}),
 	}
 	n.reg.MustRegister(m.loadedAt, m.entities, m.failures)
+	if err := n.startMonitoring(m.screener.Index); err != nil {
+		return err
+	}
+	m.monitor = n.monitor
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stop = cancel
 	n.lists = m
@@ -100,7 +116,10 @@ func (m *listManager) run(ctx context.Context) {
 	defer close(m.done)
 	retry := 5 * time.Second
 	for {
-		m.refresh(ctx)
+		installed := m.refresh(ctx)
+		if m.monitor != nil && ctx.Err() == nil {
+			m.monitor.afterRefresh(ctx, installed)
+		}
 		wait := m.n.cfg.Screening.Refresh.D()
 		if !m.ready() {
 			wait = retry // not ready: try again soon
@@ -117,14 +136,13 @@ func (m *listManager) run(ctx context.Context) {
 }
 
 // refresh reloads every list and installs a new index when all have a
-// version and any changed.
-func (m *listManager) refresh(ctx context.Context) {
-	changed := false
+// version and any changed; it reports whether it installed one.
+func (m *listManager) refresh(ctx context.Context) (installed bool) {
 	for _, spec := range m.specs {
 		l, err := loadList(ctx, spec)
 		if err != nil {
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			m.failures.WithLabelValues(string(spec.source)).Inc()
 			m.n.log.Error("screening list load failed: serving the last good version", "source", spec.source, "err", err)
@@ -133,7 +151,7 @@ func (m *listManager) refresh(ctx context.Context) {
 		m.mu.Lock()
 		prev := m.current[spec]
 		if prev == nil || prev.Version.ID != l.Version.ID {
-			m.current[spec], changed = l, true
+			m.current[spec], m.pending = l, true
 			m.n.log.Info("screening list loaded", "source", spec.source, "version", l.Version.String(), "entities", len(l.Entities))
 		}
 		m.mu.Unlock()
@@ -147,16 +165,21 @@ func (m *listManager) refresh(ctx context.Context) {
 			all = append(all, l)
 		}
 	}
+	pending := m.pending
 	m.mu.Unlock()
-	if !changed || len(all) != len(m.specs) {
-		return
+	if !pending || len(all) != len(m.specs) {
+		return false
 	}
 	ix, err := screening.NewIndex(all)
 	if err != nil {
 		m.n.log.Error("screening index build failed: serving the previous index", "err", err)
-		return
+		return false
 	}
 	m.screener.Swap(ix)
+	m.mu.Lock()
+	m.pending = false
+	m.mu.Unlock()
+	return true
 }
 
 // loadList loads one list from a file, a directory or a URL.

@@ -30,20 +30,9 @@ func TestScreeningEndToEnd(t *testing.T) {
 	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }))
 	require.NoError(t, err)
 	defer n.Close(true)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + n.AdminAddr() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 50*time.Millisecond, "ready once the lists are loaded")
+	waitReady(t, n, "ready once the lists are loaded")
 
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "requests", "approve.json"))
-	require.NoError(t, err)
-	base := &ekycv1.VerificationRequest{}
-	require.NoError(t, protojson.Unmarshal(raw, base))
-	base.RequestedChecks = []ekycv1.CheckKind{ekycv1.CheckKind_CHECK_KIND_DOCUMENT, ekycv1.CheckKind_CHECK_KIND_SCREENING}
+	base := sampleRequest(t, "approve.json", ekycv1.CheckKind_CHECK_KIND_DOCUMENT, ekycv1.CheckKind_CHECK_KIND_SCREENING)
 	clean := proto.Clone(base).(*ekycv1.VerificationRequest)
 	clean.SessionId, clean.EventId = "screen-clean", "evt-screen-clean"
 	listed := proto.Clone(base).(*ekycv1.VerificationRequest)
@@ -118,4 +107,30 @@ func TestScreeningNotReadyWithoutLists(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
+
+// waitReady polls /readyz until the node answers 200.
+func waitReady(t *testing.T, n *node.Node, why string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + n.AdminAddr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, why)
+}
+
+// sampleRequest reads testdata/requests/NAME and sets its requested checks.
+func sampleRequest(t *testing.T, name string, checks ...ekycv1.CheckKind) *ekycv1.VerificationRequest {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "requests", name))
+	require.NoError(t, err)
+	req := &ekycv1.VerificationRequest{}
+	require.NoError(t, protojson.Unmarshal(raw, req))
+	if len(checks) > 0 {
+		req.RequestedChecks = checks
+	}
+	return req
 }

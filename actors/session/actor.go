@@ -196,6 +196,9 @@ func (g *grain) apply(ctx context.Context, m *ekycv1.ProcessVerification) (*ekyc
 		if g.deps.Metrics != nil {
 			g.deps.Metrics.Redeliveries.Inc()
 		}
+		if err := g.afterDecided(ctx, st); err != nil {
+			return nil, err
+		}
 		if err := g.emit(ctx, st.GetDecision(), m.GetReplyEncoding()); err != nil {
 			return nil, err
 		}
@@ -229,10 +232,24 @@ func (g *grain) apply(ctx context.Context, m *ekycv1.ProcessVerification) (*ekyc
 	if g.deps.Metrics != nil {
 		g.deps.Metrics.Decisions.WithLabelValues(verdict.Outcome.String()).Inc()
 	}
+	if err := g.afterDecided(ctx, next); err != nil {
+		return nil, err
+	}
 	if err := g.emit(ctx, next.GetDecision(), m.GetReplyEncoding()); err != nil {
 		return nil, err
 	}
 	return ack(next, false, true), nil
+}
+
+// afterDecided runs the AfterDecided hook on a stored state at rest.
+func (g *grain) afterDecided(ctx context.Context, st *ekycv1.SessionState) error {
+	if g.deps.AfterDecided == nil {
+		return nil
+	}
+	if err := g.deps.AfterDecided(ctx, st); err != nil {
+		return fmt.Errorf("after decided: %w", err)
+	}
+	return nil
 }
 
 func (g *grain) emit(ctx context.Context, d *ekycv1.Decision, enc ekycv1.Encoding) error {

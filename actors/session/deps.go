@@ -41,6 +41,14 @@ type Deps struct {
 	Checkers map[ekycv1.CheckKind]Checker
 	Decide   Decider
 	Emitter  Emitter
+	// AfterDecided, when set, is called with the stored state of a session
+	// at rest (decided, review, failed) before its decision is emitted:
+	// after the decision is first stored, and again whenever a redelivered
+	// event finds the session at rest. An error leaves the event unapplied,
+	// so the consumer retries it (and AfterDecided runs again): it must be
+	// idempotent. The node enrols approved applicants in ongoing screening
+	// monitoring here.
+	AfterDecided func(ctx context.Context, st *ekycv1.SessionState) error
 	// Now is the clock (time.Now by default).
 	Now func() time.Time
 	// CheckTimeout bounds one attempt of one check; CheckRetries is the number

@@ -232,6 +232,50 @@ func TestEmitFailureIsRetriedWithTheSameDecision(t *testing.T) {
 	require.EqualValues(t, 2, st.GetVersion(), "the retry did not decide again")
 }
 
+// TestAfterDecidedRunsBeforeEmitAndIsRetried: the hook sees the stored state
+// at rest before the decision is emitted; its failure leaves the event
+// unapplied (nothing emitted), and the redelivery runs it again, then emits
+// the stored decision.
+func TestAfterDecidedRunsBeforeEmitAndIsRetried(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		seen  []*ekycv1.SessionState
+		fails atomic.Int32
+	)
+	fails.Store(1)
+	e := newEnv(t, func(d *session.Deps) {
+		d.AfterDecided = func(_ context.Context, st *ekycv1.SessionState) error {
+			mu.Lock()
+			seen = append(seen, st)
+			mu.Unlock()
+			if fails.Load() > 0 {
+				fails.Add(-1)
+				return errors.New("monitoring store unavailable")
+			}
+			return nil
+		}
+	})
+	ack := send(t, e.member, request("s-hook", "e1"))
+	require.Contains(t, ack.GetError(), "monitoring store unavailable")
+	require.Empty(t, e.rec.emitted(), "not emitted before the hook succeeded")
+
+	again := send(t, e.member, request("s-hook", "e1"))
+	require.Empty(t, again.GetError())
+	require.Len(t, e.rec.emitted(), 1)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 2)
+	for _, st := range seen {
+		require.Equal(t, ekycv1.SessionStatus_SESSION_STATUS_DECIDED, st.GetStatus())
+		require.EqualValues(t, 2, st.GetVersion(), "called with the stored state")
+		require.Equal(t, ekycv1.Outcome_OUTCOME_APPROVE, st.GetDecision().GetOutcome())
+		require.NotNil(t, st.GetRequest())
+	}
+	st, err := e.store.Get(context.Background(), "t1", "s-hook")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, st.GetVersion(), "the retry did not decide again")
+}
+
 // TestDuplicateActivationsDecideOnce runs two members that do not know each
 // other (each believes it owns every identity: the worst case of Proto.Actor's
 // alpha cluster during joins) over one store. Both get the same event at the
