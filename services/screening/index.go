@@ -48,6 +48,9 @@ type Index struct {
 type vocabEntry struct {
 	text  string
 	key   string
+	// fold and foldKey: names.VariantFold of text and its key ("" for
+	// abjad spellings).
+	fold, foldKey string
 	idf   float32
 	df    int32
 	abjad bool
@@ -244,7 +247,12 @@ func (ix *Index) addSpelling(text string, abjad bool, eid int32, lastDF []int32)
 	if !ok {
 		v = int32(len(ix.vocab))
 		ix.vocabID[k] = v
-		ix.vocab = append(ix.vocab, vocabEntry{text: text, key: names.Key(text), abjad: abjad, ntri: uint8(min(trigramCount(text), 255))})
+		ve := vocabEntry{text: text, key: names.Key(text), abjad: abjad, ntri: uint8(min(trigramCount(text), 255))}
+		if !abjad {
+			ve.fold = names.VariantFold(text)
+			ve.foldKey = names.Key(ve.fold)
+		}
+		ix.vocab = append(ix.vocab, ve)
 		lastDF = append(lastDF, -1)
 	}
 	if lastDF[v] != eid {

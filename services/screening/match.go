@@ -13,6 +13,8 @@ import (
 type qtok struct {
 	text, alt   string
 	key, altKey string
+	// fold and foldKey: names.VariantFold of text and its key.
+	fold, foldKey string
 	abjad       bool
 	class       names.Class
 	pos         int
@@ -225,6 +227,10 @@ func (ix *Index) prepare(q Query) *prepared {
 	p := &prepared{toks: make([]qtok, len(toks)), dob: q.DOB, typ: q.Type}
 	for i, t := range toks {
 		qt := qtok{text: t.Text, key: names.Key(t.Text), abjad: t.Abjad(), class: t.Class, pos: t.Pos}
+		if !qt.abjad {
+			qt.fold = names.VariantFold(t.Text)
+			qt.foldKey = names.Key(qt.fold)
+		}
 		if len(t.Alts) > 0 {
 			qt.alt = t.Alts[0]
 			qt.altKey = names.Key(qt.alt)
@@ -269,6 +275,9 @@ func (ix *Index) sim(sc *scratch, qi int, v int32) float32 {
 	s := names.TokenSimilarityKeys(q.text, e.text, q.key, e.key, q.abjad, e.abjad)
 	if q.alt != "" && s < 1 {
 		s = max(s, names.TokenSimilarityKeys(q.alt, e.text, q.altKey, e.key, q.abjad, e.abjad))
+	}
+	if s < 1 && q.fold != "" && e.fold != "" {
+		s = max(s, names.VariantSimilarity(q.fold, e.fold, q.foldKey, e.foldKey))
 	}
 	st[v] = sc.gen
 	sc.simVal[qi][v] = float32(s)
@@ -666,6 +675,7 @@ func (ix *Index) scoreName(sc *scratch, p *prepared, nr *nameRec) float64 {
 		den += f * w
 	}
 	cUnmatchedWord := false
+	person := ix.entities[nr.entity].Type == EntityPerson
 	for j := range ct {
 		if cm[j] {
 			continue
@@ -678,12 +688,19 @@ func (ix *Index) scoreName(sc *scratch, p *prepared, nr *nameRec) float64 {
 		if ct[j].class == names.Word {
 			cUnmatchedWord = true
 		}
+		// A listed person's extra given names, patronymics and tribal
+		// names are omitted in everyday use whatever their rarity: the
+		// rarity fade is for organisation names (PASNA INTERNATIONAL).
+		fade := discount
+		if person {
+			fade = func(f, _ float64) float64 { return f }
+		}
 		f := 1.0
 		switch {
 		case nMatchedC >= 2 && int(ct[j].pos) > clo && int(ct[j].pos) < chi:
-			f = discount(cfg.MiddleFactor, w)
+			f = fade(cfg.MiddleFactor, w)
 		case allQWords && nMatchedQ >= 2:
-			f = discount(cfg.ExplainedFactor, w)
+			f = fade(cfg.ExplainedFactor, w)
 		}
 		den += f * w
 	}

@@ -135,6 +135,10 @@ func Key(tok string) string {
 				out[len(out)-1] = 'J'
 				i++
 				prev = 'Z'
+				if next2 == 'H' { // DZH: one J (Cyrillic Дж)
+					i++
+					prev = 'H'
+				}
 			}
 		case 'Q':
 			emit('K')

@@ -324,7 +324,29 @@ func TokenSimilarity(a, b string, aAbjad, bAbjad bool) float64 {
 	if a == b {
 		return 1
 	}
-	return TokenSimilarityKeys(a, b, Key(a), Key(b), aAbjad, bAbjad)
+	s := TokenSimilarityKeys(a, b, Key(a), Key(b), aAbjad, bAbjad)
+	if !aAbjad && !bAbjad {
+		fa, fb := VariantFold(a), VariantFold(b)
+		s = max(s, VariantSimilarity(fa, fb, Key(fa), Key(fb)))
+	}
+	return s
+}
+
+// VariantSimilarity compares two Latin spellings that may be two
+// transliterations of one name (KHAKKANI/HAQQANI, DZHALALUDDIN/JALALUDDIN,
+// BKHARDVADZH/BHARDWAJ) through their VariantFold forms fa, fb and the
+// phonetic keys of those: the keys must be equal (two letters at least);
+// then the similarity is Jaro-Winkler of the folded forms times
+// variantCap, or 0 under Acceptance. Callers with an index precompute the
+// folds and keys.
+func VariantSimilarity(fa, fb, keyA, keyB string) float64 {
+	if len(keyA) < 2 || keyA != keyB || len(fa) <= 2 || len(fb) <= 2 {
+		return 0
+	}
+	if s := JaroWinkler(fa, fb) * variantCap; s >= Acceptance {
+		return s
+	}
+	return 0
 }
 
 // TokenSimilarityKeys is TokenSimilarity with the phonetic keys of a and b
@@ -368,4 +390,46 @@ func TokenSimilarityKeys(a, b, keyA, keyB string, aAbjad, bAbjad bool) float64 {
 		return 0
 	}
 	return s
+}
+
+// variantCap caps a similarity found through VariantFold: two spellings
+// that only agree once folded are a little less sure than one typo.
+const variantCap = 0.95
+
+// variantRules fold the spelling variants that transliterations of one name
+// produce (Cyrillic, Arabic and Persian through English, French, German or
+// ICAO conventions), longest first.
+var variantRules = [...]struct{ from, to string }{
+	{"SHCH", "SH"}, {"DZH", "J"}, {"TCH", "CH"}, {"DJ", "J"}, {"ZH", "J"},
+	{"KH", "H"}, {"GH", "G"}, {"PH", "F"}, {"TH", "T"}, {"DH", "D"},
+	{"CK", "K"}, {"Q", "K"}, {"W", "V"}, {"Y", "I"}, {"OU", "U"}, {"EE", "I"},
+}
+
+// VariantFold folds transliteration variants of a folded token (DZH, DJ,
+// ZH → J; KH → H; Q → K; W → V; Y → I; OU → U; ...) and collapses doubled
+// letters: KHAKKANI and HAQQANI both fold to HAKANI.
+func VariantFold(tok string) string {
+	var b []byte
+	for i := 0; i < len(tok); {
+		matched := false
+		for _, r := range variantRules {
+			if len(tok)-i >= len(r.from) && tok[i:i+len(r.from)] == r.from {
+				b = append(b, r.to...)
+				i += len(r.from)
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			b = append(b, tok[i])
+			i++
+		}
+	}
+	out := b[:0]
+	for i, c := range b {
+		if i == 0 || c != b[i-1] {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
