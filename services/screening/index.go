@@ -46,15 +46,15 @@ type Index struct {
 }
 
 type vocabEntry struct {
-	text  string
-	key   string
+	text string
+	key  string
 	// fold and foldKey: names.VariantFold of text and its key ("" for
 	// abjad spellings).
 	fold, foldKey string
-	idf   float32
-	df    int32
-	abjad bool
-	ntri  uint8
+	idf           float32
+	df            int32
+	abjad         bool
+	ntri          uint8
 }
 
 type nameRec struct {

@@ -15,10 +15,10 @@ type qtok struct {
 	key, altKey string
 	// fold and foldKey: names.VariantFold of text and its key.
 	fold, foldKey string
-	abjad       bool
-	class       names.Class
-	pos         int
-	w           float32
+	abjad         bool
+	class         names.Class
+	pos           int
+	w             float32
 }
 
 type prepared struct {
