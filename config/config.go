@@ -71,6 +71,19 @@ type Screening struct {
 	Refresh Duration `yaml:"refresh"`
 	// Threshold is the score at or above which a hit counts.
 	Threshold float64 `yaml:"threshold"`
+	// Media is the adverse-media provider (none when URL is empty).
+	Media Media `yaml:"media"`
+}
+
+// Media configures the adverse-media provider of the screening check
+// (services/screening/media protocol).
+type Media struct {
+	URL       string   `yaml:"url"`
+	TokenFile string   `yaml:"token_file"`
+	Timeout   Duration `yaml:"timeout"`
+	// MinScore is the provider relevance (0..1) from which an article
+	// counts.
+	MinScore float64 `yaml:"min_score"`
 }
 
 // Inference selects the model-serving backend and the batching pools.
@@ -245,7 +258,7 @@ func Default() Config {
 		},
 		Face:      Face{MatchThreshold: 0.65},
 		Images:    Images{Dir: "", MaxBytes: 10 << 20},
-		Screening: Screening{Refresh: Duration(6 * time.Hour), Threshold: 0.85},
+		Screening: Screening{Refresh: Duration(6 * time.Hour), Threshold: 0.85, Media: Media{Timeout: Duration(3 * time.Second), MinScore: 0.7}},
 		Tenants:   []Tenant{{ID: "demo", DefaultPolicy: "default"}},
 	}
 }
@@ -371,6 +384,12 @@ func (c *Config) finish() error {
 	}
 	if c.Screening.Threshold <= 0 || c.Screening.Threshold > 1 {
 		bad("screening.threshold must be in (0,1]")
+	}
+	if m := c.Screening.Media; m.URL != "" && !strings.HasPrefix(m.URL, "http://") && !strings.HasPrefix(m.URL, "https://") {
+		bad("screening.media.url must be an http(s) URL")
+	}
+	if c.Screening.Media.MinScore < 0 || c.Screening.Media.MinScore > 1 {
+		bad("screening.media.min_score must be in [0,1]")
 	}
 	if c.Screening.Refresh < 0 {
 		bad("screening.refresh must not be negative")

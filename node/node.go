@@ -29,6 +29,7 @@ import (
 	"github.com/openekyc/ekyc/services/decision"
 	"github.com/openekyc/ekyc/services/intake"
 	"github.com/openekyc/ekyc/services/reasons"
+	"github.com/openekyc/ekyc/services/screening/media"
 	"github.com/openekyc/ekyc/store/sessions"
 	"github.com/openekyc/ekyc/streams"
 	"github.com/openekyc/ekyc/streams/codec"
@@ -74,6 +75,7 @@ type Node struct {
 	admin    *http.Server
 	adminLn  net.Listener
 	lists    *listManager
+	media    *media.HTTPClient
 	monitor  *monitor
 
 	ready     atomic.Bool

@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openekyc/ekyc/actors/session"
+	"github.com/openekyc/ekyc/config"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/reasons"
 	"github.com/openekyc/ekyc/services/screening"
 	"github.com/openekyc/ekyc/services/screening/lists"
+	"github.com/openekyc/ekyc/services/screening/media"
 	"github.com/openekyc/ekyc/services/signal"
 )
 
@@ -75,6 +77,9 @@ type listManager struct {
 func (n *Node) startScreening() error {
 	specs, err := parseListSpecs(n.cfg.Screening.Lists)
 	if err != nil {
+		return err
+	}
+	if n.media, err = newMediaProvider(n.cfg.Screening.Media); err != nil {
 		return err
 	}
 	if len(specs) == 0 {
@@ -271,8 +276,36 @@ func (n *Node) screeningChecker() session.Checker {
 		case err != nil:
 			return nil, err
 		}
-		return screening.CheckResult(res, threshold), nil
+		out := screening.CheckResult(res, threshold)
+		if n.media != nil {
+			arts, merr := n.media.Search(ctx, media.Query{Name: q.Name, BirthDate: req.GetApplicant().GetDateOfBirth(), Countries: q.Countries})
+			if merr != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				n.log.Warn("adverse-media search failed", "session", req.GetSessionId(), "err", merr)
+			}
+			screening.AddMedia(out, arts, n.cfg.Screening.Media.MinScore, merr)
+		}
+		return out, nil
 	}
+}
+
+// newMediaProvider builds the adverse-media client of screening.media (nil
+// when no URL is configured).
+func newMediaProvider(cfg config.Media) (*media.HTTPClient, error) {
+	if cfg.URL == "" {
+		return nil, nil
+	}
+	opts := []media.Option{media.WithTimeout(cfg.Timeout.D())}
+	if cfg.TokenFile != "" {
+		tok, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("screening.media.token_file: %w", err)
+		}
+		opts = append(opts, media.WithToken(strings.TrimSpace(string(tok))))
+	}
+	return media.NewHTTPClient(cfg.URL, opts...), nil
 }
 
 // LoadLists loads "source=location" list entries (screening.lists) once.

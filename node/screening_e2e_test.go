@@ -2,9 +2,12 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +30,21 @@ func TestScreeningEndToEnd(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Screening.Lists = []string{"ofac=" + filepath.Join("..", "testdata", "screening", "ofac"),
 		"un=" + filepath.Join("..", "testdata", "screening", "un", "consolidated.xml")}
+	// An adverse-media provider speaking the services/screening/media
+	// protocol: one article about the listed name, none about others.
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var q struct {
+			Name string `json:"name"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&q)
+		if strings.Contains(strings.ToUpper(q.Name), "ZAWAHIRI") {
+			_, _ = w.Write([]byte(`{"articles":[{"id":"n1","title":"…","url":"https://news.example/n1","score":0.93}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"articles":[]}`))
+	}))
+	defer provider.Close()
+	cfg.Screening.Media.URL = provider.URL
 	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }))
 	require.NoError(t, err)
 	defer n.Close(true)
@@ -68,12 +86,16 @@ func TestScreeningEndToEnd(t *testing.T) {
 	require.Contains(t, findSignal(cs, "list_versions").GetText(), "ofac@")
 	require.Contains(t, findSignal(cs, "list_versions").GetText(), "un@")
 	require.Equal(t, ekycv1.Outcome_OUTCOME_APPROVE, cd[0].GetOutcome(), cd[0].GetReasonCodes())
+	require.True(t, findSignal(cs, "adverse_media_available").GetFlag())
+	require.Zero(t, findSignal(cs, "adverse_media_hits").GetNumber())
 
 	ld := out.decisions["screen-listed"]
 	require.Len(t, ld, 1)
 	ls := screeningOf(ld[0])
 	require.Equal(t, ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, ls.GetStatus(), "%v %s", ls.GetReasonCodes(), ls.GetError())
 	require.Contains(t, ls.GetReasonCodes(), "SCREENING_SANCTIONS_HIT")
+	require.Contains(t, ls.GetReasonCodes(), "SCREENING_ADVERSE_MEDIA")
+	require.EqualValues(t, 1, findSignal(ls, "adverse_media_hits").GetNumber())
 	require.NotEmpty(t, ls.GetScreeningHits())
 	hit := ls.GetScreeningHits()[0]
 	require.Equal(t, "ofac-2676", hit.GetEntityId())

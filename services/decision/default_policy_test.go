@@ -178,16 +178,18 @@ func TestDefaultPolicy(t *testing.T) {
 		})
 	}
 
-	t.Run("screening rule is inert without screening", func(t *testing.T) {
+	t.Run("screening rules", func(t *testing.T) {
 		doc := check(kDoc, sPass, nil, specimenSignals()...)
 		res := decide(t, p, Input{Request: req, Checks: []*ekycv1.CheckResult{doc}})
-		require.NotContains(t, res.FiredRules, "screening_hit")
+		require.NotContains(t, res.FiredRules, "sanctions_hit", "inert without screening")
 
-		res = decide(t, p, Input{Request: request(kDoc, kScreening), Checks: []*ekycv1.CheckResult{doc, check(kScreening, sPass, nil, num("hits", 1))}})
-		require.Equal(t, review, res.Outcome)
-		require.Equal(t, []string{"screening_hit"}, res.FiredRules)
+		for rule, sig := range map[string]string{"sanctions_hit": "sanction_hits", "pep_hit": "pep_hits", "adverse_media": "adverse_media_hits"} {
+			res = decide(t, p, Input{Request: request(kDoc, kScreening), Checks: []*ekycv1.CheckResult{doc, check(kScreening, sConsider, nil, num(sig, 1))}})
+			require.Equal(t, review, res.Outcome, rule)
+			require.Equal(t, []string{rule}, res.FiredRules)
+		}
 
-		res = decide(t, p, Input{Request: request(kDoc, kScreening), Checks: []*ekycv1.CheckResult{doc, check(kScreening, sPass, nil, num("hits", 0))}})
+		res = decide(t, p, Input{Request: request(kDoc, kScreening), Checks: []*ekycv1.CheckResult{doc, check(kScreening, sPass, nil, num("hits", 0), num("sanction_hits", 0), num("pep_hits", 0))}})
 		require.Equal(t, approve, res.Outcome)
 	})
 }

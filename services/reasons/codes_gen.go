@@ -100,6 +100,10 @@ const (
 	ScreeningSanctionsHit = "SCREENING_SANCTIONS_HIT"
 	// ScreeningPEPHit is: The applicant matches a politically exposed person (or close associate) at or above the screening threshold
 	ScreeningPEPHit = "SCREENING_PEP_HIT"
+	// ScreeningAdverseMedia is: The adverse-media provider returned articles about the applicant at or above screening.media.min_score relevance
+	ScreeningAdverseMedia = "SCREENING_ADVERSE_MEDIA"
+	// ScreeningMediaUnavailable is: Adverse-media search was configured but the provider failed or its circuit is open; the sanctions/PEP part of the check still ran
+	ScreeningMediaUnavailable = "SCREENING_MEDIA_UNAVAILABLE"
 	// ScreeningNoName is: Screening was requested but the applicant has no name to screen
 	ScreeningNoName = "SCREENING_NO_NAME"
 	// CheckTimeout is: A check did not finish within its deadline after all retries
@@ -168,6 +172,8 @@ var All = []Info{
 	{Code: FacePortraitNotFound, Category: "face", Severity: "warning", Description: "No face was found in the document image, so the selfie could not be compared with the portrait."},
 	{Code: ScreeningSanctionsHit, Category: "screening", Severity: "warning", Description: "The applicant's name (with date of birth and nationality as secondary evidence) matches a sanctions-list entity at or above the screening threshold; a human confirms or clears the hit."},
 	{Code: ScreeningPEPHit, Category: "screening", Severity: "warning", Description: "The applicant matches a politically exposed person (or close associate) at or above the screening threshold."},
+	{Code: ScreeningAdverseMedia, Category: "screening", Severity: "warning", Description: "The adverse-media provider returned articles about the applicant at or above screening.media.min_score relevance."},
+	{Code: ScreeningMediaUnavailable, Category: "screening", Severity: "warning", Description: "Adverse-media search was configured but the provider failed or its circuit is open; the sanctions/PEP part of the check still ran."},
 	{Code: ScreeningNoName, Category: "screening", Severity: "warning", Description: "Screening was requested but the applicant has no name to screen."},
 	{Code: CheckTimeout, Category: "system", Severity: "warning", Description: "A check did not finish within its deadline after all retries."},
 	{Code: CheckError, Category: "system", Severity: "warning", Description: "A check failed with an error after all retries."},

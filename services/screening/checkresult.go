@@ -5,6 +5,7 @@ import (
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/reasons"
+	"github.com/openekyc/ekyc/services/screening/media"
 	"github.com/openekyc/ekyc/services/signal"
 )
 
@@ -107,4 +108,37 @@ func icaoToISO(code string) string {
 		return ""
 	}
 	return code
+}
+
+// Adverse-media signals (after the "screening." prefix).
+const (
+	// SignalMediaHits counts the provider's articles at or above the
+	// relevance threshold.
+	SignalMediaHits = "adverse_media_hits"
+	// SignalMediaAvailable is false when the provider failed.
+	SignalMediaAvailable = "adverse_media_available"
+)
+
+// AddMedia adds an adverse-media search's outcome to a screening check
+// result: the count of articles at or above minScore (SCREENING_ADVERSE_MEDIA
+// when any), or, when the search failed (err), SCREENING_MEDIA_UNAVAILABLE —
+// the sanctions and PEP part stands either way. Articles are not copied into
+// the result: their ids and URLs go to the case, not the decision.
+func AddMedia(res *ekycv1.CheckResult, arts []media.Article, minScore float64, err error) {
+	if err != nil {
+		res.Signals = append(res.Signals, signal.Flag(SignalMediaAvailable, false))
+		res.ReasonCodes = append(res.ReasonCodes, reasons.ScreeningMediaUnavailable)
+	} else {
+		n := 0
+		for _, a := range arts {
+			if a.Score >= minScore {
+				n++
+			}
+		}
+		res.Signals = append(res.Signals, signal.Flag(SignalMediaAvailable, true), signal.Number(SignalMediaHits, float64(n), "count"))
+		if n > 0 {
+			res.ReasonCodes = append(res.ReasonCodes, reasons.ScreeningAdverseMedia)
+		}
+	}
+	res.Status = signal.Status(res.ReasonCodes)
 }

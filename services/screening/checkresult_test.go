@@ -7,6 +7,7 @@ import (
 
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/reasons"
+	"github.com/openekyc/ekyc/services/screening/media"
 )
 
 func TestQueryFromRequest(t *testing.T) {
@@ -40,4 +41,20 @@ func TestCheckResultThreshold(t *testing.T) {
 	require.Empty(t, c.GetReasonCodes())
 	require.Equal(t, ekycv1.CheckStatus_CHECK_STATUS_PASS, c.GetStatus())
 	require.Empty(t, c.GetScreeningHits())
+}
+
+func TestAddMedia(t *testing.T) {
+	res := CheckResult(&Result{}, 0.85)
+	AddMedia(res, []media.Article{{ID: "a", Score: 0.9}, {ID: "b", Score: 0.4}}, 0.7, nil)
+	require.Equal(t, []string{reasons.ScreeningAdverseMedia}, res.GetReasonCodes())
+	require.Equal(t, ekycv1.CheckStatus_CHECK_STATUS_CONSIDER, res.GetStatus())
+
+	res = CheckResult(&Result{}, 0.85)
+	AddMedia(res, nil, 0.7, media.ErrCircuitOpen)
+	require.Equal(t, []string{reasons.ScreeningMediaUnavailable}, res.GetReasonCodes())
+
+	res = CheckResult(&Result{}, 0.85)
+	AddMedia(res, []media.Article{{ID: "b", Score: 0.4}}, 0.7, nil)
+	require.Empty(t, res.GetReasonCodes())
+	require.Equal(t, ekycv1.CheckStatus_CHECK_STATUS_PASS, res.GetStatus())
 }
