@@ -688,9 +688,10 @@ func (ix *Index) scoreName(sc *scratch, p *prepared, nr *nameRec) float64 {
 		if ct[j].class == names.Word {
 			cUnmatchedWord = true
 		}
-		// A listed person's extra given names, patronymics and tribal
-		// names are omitted in everyday use whatever their rarity: the
-		// rarity fade is for organisation names (PASNA INTERNATIONAL).
+		// A listed person's middle names and patronymics are omitted in
+		// everyday use whatever their rarity: the rarity fade of a token
+		// between matched ones is for organisation names (PASNA
+		// INTERNATIONAL).
 		fade := discount
 		if person {
 			fade = func(f, _ float64) float64 { return f }
@@ -700,7 +701,10 @@ func (ix *Index) scoreName(sc *scratch, p *prepared, nr *nameRec) float64 {
 		case nMatchedC >= 2 && int(ct[j].pos) > clo && int(ct[j].pos) < chi:
 			f = fade(cfg.MiddleFactor, w)
 		case allQWords && nMatchedQ >= 2:
-			f = fade(cfg.ExplainedFactor, w)
+			// An unmatched name part at the edge may be the surname
+			// (SVETLANA ALEKSEEV vs Svetlana Alekseevna BORODULINA): the
+			// rarity fade applies to persons too.
+			f = discount(cfg.ExplainedFactor, w)
 		}
 		den += f * w
 	}
