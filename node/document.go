@@ -10,7 +10,6 @@ import (
 	"github.com/openekyc/ekyc/actors/session"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/document"
-	"github.com/openekyc/ekyc/services/document/forensics"
 	"github.com/openekyc/ekyc/services/document/ocr"
 	"github.com/openekyc/ekyc/services/face"
 	"github.com/openekyc/ekyc/services/reasons"
@@ -61,26 +60,17 @@ func (n *Node) documentChecker() session.Checker {
 		res := document.CheckMRZData(withText, n.now(), opts...)
 		res.Signals = append(res.Signals, signal.Number("ocr.confidence", minOf(read.Confidence), "ratio"),
 			signal.Number("ocr.corrections", float64(read.Changes), "count"))
-		widthMM, widthPx := 0.0, 0.0
-		if read.MRZ != nil {
-			widthMM = forensics.WidthMM(read.MRZ.Format)
-			widthPx = document.DocumentWidthPx(read.MRZ.Format, read.PitchPx)
-			g := document.ImageGeometry{Width: img.Rect.Dx(), Height: img.Rect.Dy(), PitchPx: read.PitchPx}
-			if n.pools[face.ModelDetect] != nil {
-				dets, derr := face.Detect(ctx, n.runner(), img)
-				if derr != nil && ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				g.Portrait, g.PortraitKnown = len(dets) > 0, derr == nil
+		g := document.ImageGeometry{PitchPx: read.PitchPx}
+		if read.MRZ != nil && n.pools[face.ModelDetect] != nil {
+			dets, derr := face.Detect(ctx, n.runner(), img)
+			if derr != nil && ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-			sigs, codes := document.ImageSignals(read.MRZ.Format, g)
-			res.Signals = append(res.Signals, sigs...)
-			res.ReasonCodes = append(res.ReasonCodes, codes...)
+			g.Portrait, g.PortraitKnown = len(dets) > 0, derr == nil
 		}
-		if rep, ferr := forensics.Analyze(data, img, widthPx, widthMM); ferr == nil {
-			res.Signals = append(res.Signals, rep.Signals()...)
-			res.ReasonCodes = append(res.ReasonCodes, rep.ReasonCodes()...)
-		}
+		ev := document.ImageEvidence(data, img, read.MRZ, g)
+		res.Signals = append(append(res.Signals, ev.Geometry...), ev.Forensics...)
+		res.ReasonCodes = append(append(res.ReasonCodes, ev.GeometryCodes...), ev.ForensicsCodes...)
 		res.Status = signal.Status(res.ReasonCodes)
 		return res, nil
 	}

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/openekyc/ekyc/inference/ort"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/document"
-	"github.com/openekyc/ekyc/services/document/forensics"
 	"github.com/openekyc/ekyc/services/document/mrz"
 	"github.com/openekyc/ekyc/services/document/ocr"
 	"github.com/openekyc/ekyc/services/face"
@@ -78,32 +78,18 @@ func cmdDoc(args []string, stdout, stderr io.Writer) int {
 	out["mrz_box"] = [4]int{read.Box.Min.X, read.Box.Min.Y, read.Box.Max.X, read.Box.Max.Y}
 	out["pitch_px"] = read.PitchPx
 	dets, derr := face.Detect(ctx, face.BackendRunner(backend), img)
-	widthMM, widthPx := 0.0, 0.0
+	ev := document.ImageEvidence(data, img, read.MRZ, document.ImageGeometry{PitchPx: read.PitchPx, Portrait: len(dets) > 0, PortraitKnown: derr == nil})
 	if read.MRZ != nil {
 		out["class"] = docClass(read.MRZ)
 		out["fields"] = read.MRZ
 		out["valid"] = read.MRZ.Valid()
-		widthMM = forensics.WidthMM(read.MRZ.Format)
-		widthPx = document.DocumentWidthPx(read.MRZ.Format, read.PitchPx)
-		sigs, codes := document.ImageSignals(read.MRZ.Format, document.ImageGeometry{Width: img.Rect.Dx(), Height: img.Rect.Dy(),
-			PitchPx: read.PitchPx, Portrait: len(dets) > 0, PortraitKnown: derr == nil})
-		var signals []json.RawMessage
-		for _, s := range sigs {
-			b, _ := protojson.Marshal(s)
-			signals = append(signals, b)
-		}
-		out["geometry"] = map[string]any{"signals": signals, "reason_codes": codes}
+		out["geometry"] = map[string]any{"signals": jsonSignals(ev.Geometry), "reason_codes": ev.GeometryCodes}
 	} else {
 		out["valid"] = false
 		out["class"] = map[string]string{"type": document.ClassUnknown}
 	}
-	if rep, err := forensics.Analyze(data, img, widthPx, widthMM); err == nil {
-		var signals []json.RawMessage
-		for _, s := range rep.Signals() {
-			b, _ := protojson.Marshal(s)
-			signals = append(signals, b)
-		}
-		out["forensics"] = map[string]any{"signals": signals, "reason_codes": rep.ReasonCodes()}
+	if ev.Forensics != nil {
+		out["forensics"] = map[string]any{"signals": jsonSignals(ev.Forensics), "reason_codes": ev.ForensicsCodes}
 	}
 	if derr == nil && len(dets) > 0 {
 		best := dets[0]
@@ -118,4 +104,13 @@ func cmdDoc(args []string, stdout, stderr io.Writer) int {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
 	return 0
+}
+
+func jsonSignals(sigs []*ekycv1.Signal) []json.RawMessage {
+	out := make([]json.RawMessage, 0, len(sigs))
+	for _, s := range sigs {
+		b, _ := protojson.Marshal(s)
+		out = append(out, b)
+	}
+	return out
 }

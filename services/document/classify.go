@@ -1,6 +1,7 @@
 package document
 
 import (
+	"image"
 	"math"
 	"strings"
 
@@ -83,12 +84,13 @@ func classSignals(m *mrz.MRZ) []*ekycv1.Signal {
 func sizeMM(f mrz.Format) (w, h float64) {
 	switch f {
 	case mrz.FormatTD1:
-		return forensics.WidthTD1MM, 53.98
+		h = 53.98
 	case mrz.FormatTD2, mrz.FormatMRVB:
-		return forensics.WidthTD2MM, 74
+		h = 74
 	default:
-		return forensics.WidthTD3MM, 88
+		h = 88
 	}
+	return forensics.WidthMM(f), h
 }
 
 // ImageGeometry is what a document photo says about the document's size.
@@ -138,12 +140,39 @@ func ImageSignals(f mrz.Format, g ImageGeometry) (sigs []*ekycv1.Signal, codes [
 // characters per 25.4 mm).
 const mrzPitchMM = 2.54
 
-// DocumentWidthPx is the width in pixels of a document of format f whose
+// documentWidthPx is the width in pixels of a document of format f whose
 // MRZ pitch is pitchPx (0 when the pitch is unknown).
-func DocumentWidthPx(f mrz.Format, pitchPx float64) float64 {
+func documentWidthPx(f mrz.Format, pitchPx float64) float64 {
 	if pitchPx <= 0 {
 		return 0
 	}
-	w, _ := sizeMM(f)
-	return w / mrzPitchMM * pitchPx
+	return forensics.WidthMM(f) / mrzPitchMM * pitchPx
+}
+
+// Evidence is what a document photo adds to the document check: the
+// geometry signals (ImageSignals; none without a parsed MRZ) and the image
+// forensics (none when the bytes are not a JPEG/PNG forensics can read).
+type Evidence struct {
+	Geometry       []*ekycv1.Signal
+	GeometryCodes  []string
+	Forensics      []*ekycv1.Signal
+	ForensicsCodes []string
+}
+
+// ImageEvidence classifies the photo data (decoded as img) against its MRZ
+// m (nil when none was parsed) and runs the forensics at the document's
+// scale measured by g.PitchPx. g.Width and g.Height are taken from img.
+func ImageEvidence(data []byte, img image.Image, m *mrz.MRZ, g ImageGeometry) Evidence {
+	var ev Evidence
+	widthMM, widthPx := 0.0, 0.0
+	if m != nil {
+		b := img.Bounds()
+		g.Width, g.Height = b.Dx(), b.Dy()
+		widthMM, widthPx = forensics.WidthMM(m.Format), documentWidthPx(m.Format, g.PitchPx)
+		ev.Geometry, ev.GeometryCodes = ImageSignals(m.Format, g)
+	}
+	if rep, err := forensics.Analyze(data, img, widthPx, widthMM); err == nil {
+		ev.Forensics, ev.ForensicsCodes = rep.Signals(), rep.ReasonCodes()
+	}
+	return ev
 }

@@ -320,11 +320,6 @@ func (g *grid) orig(p pos, chosen []change) byte {
 	return g.buf[p.line][p.col]
 }
 
-func (g *grid) apply(c candidate) {
-	for _, ch := range c.changes {
-		g.buf[ch.at.line][ch.at.col] = ch.to
-	}
-}
 
 func (g *grid) span(line, start, end int) []pos {
 	out := make([]pos, 0, end-start)
@@ -561,16 +556,6 @@ func correctFrames(raw []string, fr []frames) (c Correction, pitch float64) {
 	return correctCells(lay, cells, raw), pitch
 }
 
-// peak is the highest probability among the characters s allows.
-func peak(c cell, s charset) float32 {
-	var p float32
-	for k, ok := range s {
-		if ok {
-			p = max(p, c[k])
-		}
-	}
-	return p
-}
 
 // heightHint uses a property of OCR-B (ISO 1073-2): digits are taller than
 // capital letters (about 7%). Where a position's reading is one of the
