@@ -320,7 +320,6 @@ func (g *grid) orig(p pos, chosen []change) byte {
 	return g.buf[p.line][p.col]
 }
 
-
 func (g *grid) span(line, start, end int) []pos {
 	out := make([]pos, 0, end-start)
 	for col := start; col < end; col++ {
@@ -555,7 +554,6 @@ func correctFrames(raw []string, fr []frames) (c Correction, pitch float64) {
 	}
 	return correctCells(lay, cells, raw), pitch
 }
-
 
 // heightHint uses a property of OCR-B (ISO 1073-2): digits are taller than
 // capital letters (about 7%). Where a position's reading is one of the
