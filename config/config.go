@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,20 +45,26 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Config is the whole node configuration.
 type Config struct {
-	NodeID    string    `yaml:"node_id"`
-	DataDir   string    `yaml:"data_dir"`
-	Log       Log       `yaml:"log"`
-	Admin     Admin     `yaml:"admin"`
-	Kafka     Kafka     `yaml:"kafka"`
-	Cluster   Cluster   `yaml:"cluster"`
-	Store     Store     `yaml:"store"`
-	Checks    Checks    `yaml:"checks"`
-	Policies  Policies  `yaml:"policies"`
-	Inference Inference `yaml:"inference"`
-	Face      Face      `yaml:"face"`
-	Images    Images    `yaml:"images"`
-	Screening Screening `yaml:"screening"`
-	Tenants   []Tenant  `yaml:"tenants"`
+	NodeID  string `yaml:"node_id"`
+	DataDir string `yaml:"data_dir"`
+	// MasterKeyFile holds the AES-256 master key that wraps the data keys
+	// of everything encrypted at rest (created 0600 when missing). Nodes
+	// sharing a CQL store must share it. Default <data_dir>/keys/master.key.
+	MasterKeyFile string    `yaml:"master_key_file"`
+	Log           Log       `yaml:"log"`
+	Admin         Admin     `yaml:"admin"`
+	Kafka         Kafka     `yaml:"kafka"`
+	Cluster       Cluster   `yaml:"cluster"`
+	Store         Store     `yaml:"store"`
+	Checks        Checks    `yaml:"checks"`
+	Policies      Policies  `yaml:"policies"`
+	Inference     Inference `yaml:"inference"`
+	Face          Face      `yaml:"face"`
+	Images        Images    `yaml:"images"`
+	Screening     Screening `yaml:"screening"`
+	Analytics     Analytics `yaml:"analytics"`
+	Vectors       Vectors   `yaml:"vectors"`
+	Tenants       []Tenant  `yaml:"tenants"`
 }
 
 // Screening configures the screening check (sanctions and PEP lists).
@@ -111,6 +118,50 @@ type InferencePool struct {
 // Face configures the face check.
 type Face struct {
 	MatchThreshold float64 `yaml:"match_threshold"`
+	// DedupThreshold is the cosine similarity at or above which a stored
+	// face of another session is a possible duplicate identity (tenants
+	// may override it).
+	DedupThreshold float64 `yaml:"dedup_threshold"`
+}
+
+// Analytics configures the decision-analytics sink: a consumer group on
+// the decisions topic feeding the analytics actor, which writes batches to
+// the store.
+type Analytics struct {
+	Backend     string           `yaml:"backend"` // duckdb|clickhouse|none
+	Group       string           `yaml:"group"`
+	BatchSize   int              `yaml:"batch_size"`
+	MaxAge      Duration         `yaml:"max_age"`
+	MaxBuffered int              `yaml:"max_buffered"`
+	DuckDB      DuckDB           `yaml:"duckdb"`
+	ClickHouse  ClickHouseConfig `yaml:"clickhouse"`
+}
+
+// DuckDB is the embedded analytics store.
+type DuckDB struct {
+	Path string `yaml:"path"` // default <data_dir>/analytics/decisions.duckdb
+}
+
+// ClickHouseConfig is the ClickHouse analytics store (native protocol).
+type ClickHouseConfig struct {
+	Addr         []string `yaml:"addr"`
+	Database     string   `yaml:"database"`
+	Username     string   `yaml:"username"`
+	PasswordFile string   `yaml:"password_file"`
+	DialTimeout  Duration `yaml:"dial_timeout"`
+}
+
+// Vectors configures the face-embedding store used for 1:N deduplication.
+type Vectors struct {
+	Backend string `yaml:"backend"` // hnsw|milvus|none
+	Dir     string `yaml:"dir"`     // hnsw: default <data_dir>/vectors
+	Milvus  Milvus `yaml:"milvus"`
+}
+
+// Milvus is the Milvus vector store.
+type Milvus struct {
+	Address    string `yaml:"address"`
+	Collection string `yaml:"collection"`
 }
 
 // Images configures where the node reads image references from.
@@ -220,6 +271,20 @@ type Tenant struct {
 	// ongoing monitoring: they are re-screened whenever a list version
 	// changes, and each new hit is published as a MonitoringAlert.
 	Monitoring bool `yaml:"monitoring"`
+	// Dedup configures face deduplication for the tenant.
+	Dedup Dedup `yaml:"dedup"`
+}
+
+// Dedup is a tenant's face-deduplication setting: its applicants' faces
+// are searched among its own (and its consortium's) earlier sessions.
+type Dedup struct {
+	// Disabled turns the search and the insert off for the tenant.
+	Disabled bool `yaml:"disabled"`
+	// Threshold overrides face.dedup_threshold (0: the node's).
+	Threshold float64 `yaml:"threshold"`
+	// Consortium lists other tenants whose faces this tenant's search
+	// also covers (each of them must list this tenant too).
+	Consortium []string `yaml:"consortium"`
 }
 
 // Default returns the embedded-defaults configuration used by `make run`.
@@ -256,7 +321,10 @@ func Default() Config {
 			Triton: Triton{Address: "127.0.0.1:28001"},
 			Pool:   InferencePool{Batchers: 2, MaxBatch: 16, MaxDelay: Duration(2 * time.Millisecond), QueueSize: 256},
 		},
-		Face:      Face{MatchThreshold: 0.65},
+		Face: Face{MatchThreshold: 0.65, DedupThreshold: 0.6},
+		Analytics: Analytics{Backend: "duckdb", Group: "ekyc-analytics", BatchSize: 1000, MaxAge: Duration(time.Second), MaxBuffered: 20000,
+			ClickHouse: ClickHouseConfig{Database: "ekyc", DialTimeout: Duration(5 * time.Second)}},
+		Vectors:   Vectors{Backend: "hnsw", Milvus: Milvus{Collection: "ekyc_faces"}},
 		Images:    Images{Dir: "", MaxBytes: 10 << 20},
 		Screening: Screening{Refresh: Duration(6 * time.Hour), Threshold: 0.85, Media: Media{Timeout: Duration(3 * time.Second), MinScore: 0.7}},
 		Tenants:   []Tenant{{ID: "demo", DefaultPolicy: "default"}},
@@ -304,6 +372,49 @@ func (c *Config) finish() error {
 	}
 	if c.Store.Pebble.Dir == "" {
 		c.Store.Pebble.Dir = filepath.Join(c.DataDir, "sessions")
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "keys", "master.key")
+	}
+	switch c.Analytics.Backend {
+	case "duckdb":
+		if c.Analytics.DuckDB.Path == "" {
+			c.Analytics.DuckDB.Path = filepath.Join(c.DataDir, "analytics", "decisions.duckdb")
+		}
+	case "clickhouse":
+		if len(c.Analytics.ClickHouse.Addr) == 0 {
+			bad("analytics.clickhouse.addr is required with analytics.backend=clickhouse")
+		}
+	case "none":
+	default:
+		bad("analytics.backend %q: want duckdb|clickhouse|none", c.Analytics.Backend)
+	}
+	if c.Analytics.Backend != "none" {
+		if c.Analytics.Group == "" {
+			bad("analytics.group is required")
+		}
+		if c.Analytics.BatchSize <= 0 || c.Analytics.MaxBuffered < c.Analytics.BatchSize || c.Analytics.MaxAge <= 0 {
+			bad("analytics: want batch_size > 0, max_buffered >= batch_size and max_age > 0")
+		}
+	}
+	switch c.Vectors.Backend {
+	case "hnsw":
+		if c.Vectors.Dir == "" {
+			c.Vectors.Dir = filepath.Join(c.DataDir, "vectors")
+		}
+	case "milvus":
+		if c.Vectors.Milvus.Address == "" {
+			bad("vectors.milvus.address is required with vectors.backend=milvus")
+		}
+		if c.Vectors.Milvus.Collection == "" {
+			bad("vectors.milvus.collection is required")
+		}
+	case "none":
+	default:
+		bad("vectors.backend %q: want hnsw|milvus|none", c.Vectors.Backend)
+	}
+	if c.Face.DedupThreshold <= 0 || c.Face.DedupThreshold > 1 {
+		bad("face.dedup_threshold %v: want (0, 1]", c.Face.DedupThreshold)
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
@@ -429,6 +540,28 @@ func (c *Config) finish() error {
 		seen[t.ID] = true
 		if t.DefaultPolicy == "" {
 			bad("tenant %q: default_policy is required", t.ID)
+		}
+		if t.Dedup.Threshold < 0 || t.Dedup.Threshold > 1 {
+			bad("tenant %q: dedup.threshold %v: want 0 (the node's) or (0, 1]", t.ID, t.Dedup.Threshold)
+		}
+	}
+	// A consortium is mutual: a tenant's faces are searched by another only
+	// when both list each other.
+	byID := map[string]Tenant{}
+	for _, t := range c.Tenants {
+		byID[t.ID] = t
+	}
+	for _, t := range c.Tenants {
+		for _, o := range t.Dedup.Consortium {
+			other, ok := byID[o]
+			switch {
+			case o == t.ID:
+				bad("tenant %q: dedup.consortium lists the tenant itself", t.ID)
+			case !ok:
+				bad("tenant %q: dedup.consortium names unknown tenant %q", t.ID, o)
+			case !slices.Contains(other.Dedup.Consortium, t.ID):
+				bad("tenant %q: dedup.consortium names %q, which does not list %q (a consortium is mutual)", t.ID, o, t.ID)
+			}
 		}
 	}
 	return errors.Join(errs...)

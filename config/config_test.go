@@ -50,17 +50,24 @@ func TestInvalidConfigsAreRejectedWithClearErrors(t *testing.T) {
 		env  []string
 		want string
 	}{
-		"unknown key":    {yaml: "kafka:\n  brokerz: [x]\n", want: "brokerz"},
-		"bad duration":   {yaml: "checks:\n  timeout: soon\n", want: "soon"},
-		"bad provider":   {env: []string{"EKYC_CLUSTER_PROVIDER=zookeeper"}, want: "cluster.provider"},
-		"etcd endpoints": {env: []string{"EKYC_CLUSTER_PROVIDER=etcd"}, want: "cluster.etcd.endpoints"},
-		"bad backend":    {env: []string{"EKYC_STORE_BACKEND=mysql"}, want: "store.backend"},
-		"cql hosts":      {env: []string{"EKYC_STORE_BACKEND=cql"}, want: "store.cql.hosts"},
-		"unknown env":    {env: []string{"EKYC_KAFKA_BROKER=x"}, want: "unknown environment variable EKYC_KAFKA_BROKER"},
-		"bad int env":    {env: []string{"EKYC_KAFKA_PARTITIONS=many"}, want: "EKYC_KAFKA_PARTITIONS"},
-		"tenant id":      {yaml: "tenants:\n  - {id: 'Bad/Tenant', default_policy: default}\n", want: "tenant id"},
-		"timeouts":       {env: []string{"EKYC_CLUSTER_REQUEST_TIMEOUT=1s"}, want: "request_timeout"},
-		"list via env":   {env: []string{"EKYC_TENANTS=demo"}, want: "cannot be set from the environment"},
+		"unknown key":       {yaml: "kafka:\n  brokerz: [x]\n", want: "brokerz"},
+		"bad duration":      {yaml: "checks:\n  timeout: soon\n", want: "soon"},
+		"bad provider":      {env: []string{"EKYC_CLUSTER_PROVIDER=zookeeper"}, want: "cluster.provider"},
+		"etcd endpoints":    {env: []string{"EKYC_CLUSTER_PROVIDER=etcd"}, want: "cluster.etcd.endpoints"},
+		"bad backend":       {env: []string{"EKYC_STORE_BACKEND=mysql"}, want: "store.backend"},
+		"cql hosts":         {env: []string{"EKYC_STORE_BACKEND=cql"}, want: "store.cql.hosts"},
+		"unknown env":       {env: []string{"EKYC_KAFKA_BROKER=x"}, want: "unknown environment variable EKYC_KAFKA_BROKER"},
+		"bad int env":       {env: []string{"EKYC_KAFKA_PARTITIONS=many"}, want: "EKYC_KAFKA_PARTITIONS"},
+		"tenant id":         {yaml: "tenants:\n  - {id: 'Bad/Tenant', default_policy: default}\n", want: "tenant id"},
+		"timeouts":          {env: []string{"EKYC_CLUSTER_REQUEST_TIMEOUT=1s"}, want: "request_timeout"},
+		"list via env":      {env: []string{"EKYC_TENANTS=demo"}, want: "cannot be set from the environment"},
+		"analytics backend": {env: []string{"EKYC_ANALYTICS_BACKEND=postgres"}, want: "analytics.backend"},
+		"clickhouse addr":   {env: []string{"EKYC_ANALYTICS_BACKEND=clickhouse"}, want: "analytics.clickhouse.addr"},
+		"vectors backend":   {env: []string{"EKYC_VECTORS_BACKEND=faiss"}, want: "vectors.backend"},
+		"milvus address":    {env: []string{"EKYC_VECTORS_BACKEND=milvus"}, want: "vectors.milvus.address"},
+		"one-sided consortium": {yaml: "tenants:\n  - {id: a, default_policy: default, dedup: {consortium: [b]}}\n  - {id: b, default_policy: default}\n",
+			want: "a consortium is mutual"},
+		"unknown consortium tenant": {yaml: "tenants:\n  - {id: a, default_policy: default, dedup: {consortium: [zz]}}\n", want: "unknown tenant"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := ""

@@ -21,6 +21,7 @@ import (
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/screening"
 	"github.com/openekyc/ekyc/store/monitoring"
+	monitoringcql "github.com/openekyc/ekyc/store/monitoring/cqlstore"
 	monitoringpebble "github.com/openekyc/ekyc/store/monitoring/pebblestore"
 	"github.com/openekyc/ekyc/streams/codec"
 )
@@ -91,13 +92,28 @@ func (n *Node) startMonitoring(current func() *screening.Index) error {
 	if len(tenants) == 0 {
 		return nil
 	}
-	keys, err := envelope.LoadOrCreateKeyFile(filepath.Join(n.cfg.DataDir, "keys", "master.key"))
+	keys, err := envelope.LoadOrCreateKeyFile(n.cfg.MasterKeyFile)
 	if err != nil {
 		return fmt.Errorf("monitoring: master key: %w", err)
 	}
-	st, err := monitoringpebble.Open(filepath.Join(n.cfg.DataDir, "monitoring"), keys, monitoringpebble.WithClock(n.now))
-	if err != nil {
-		return fmt.Errorf("monitoring: %w", err)
+	var st monitoring.Store
+	switch n.cfg.Store.Backend {
+	case "cql":
+		cc, err := CQLConfig(n.cfg.Store.CQL)
+		if err != nil {
+			return fmt.Errorf("monitoring: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		st, err = monitoringcql.Open(ctx, cc, keys, monitoringcql.WithClock(n.now))
+		if err != nil {
+			return fmt.Errorf("monitoring: %w", err)
+		}
+	default:
+		st, err = monitoringpebble.Open(filepath.Join(n.cfg.DataDir, "monitoring"), keys, monitoringpebble.WithClock(n.now))
+		if err != nil {
+			return fmt.Errorf("monitoring: %w", err)
+		}
 	}
 	m := newMonitor(st, tenants, n.cfg.Screening.Threshold, n.cfg.Kafka.Topics.Monitoring, n.producer, n.now, n.log, current)
 	if err := m.register(n.reg); err != nil {

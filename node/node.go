@@ -56,27 +56,28 @@ func WithStore(st sessions.Store) Option { return func(o *options) { o.store = s
 
 // Node is a running ekyc node.
 type Node struct {
-	cfg      config.Config
-	log      *slog.Logger
-	now      func() time.Time
-	reg      *prometheus.Registry
-	embedded *streams.Embedded
-	brokers  []string
-	producer *streams.Producer
-	store    sessions.Store
-	ownStore bool
-	member   *cluster.Member
-	consumer *streams.Consumer
-	policies *decision.Registry
-	tenants  map[string]config.Tenant
-	images   *imageLoader
-	backend  inference.Backend
-	pools    map[string]*ainference.Pool
-	admin    *http.Server
-	adminLn  net.Listener
-	lists    *listManager
-	media    *media.HTTPClient
-	monitor  *monitor
+	cfg       config.Config
+	log       *slog.Logger
+	now       func() time.Time
+	reg       *prometheus.Registry
+	embedded  *streams.Embedded
+	brokers   []string
+	producer  *streams.Producer
+	store     sessions.Store
+	ownStore  bool
+	member    *cluster.Member
+	consumer  *streams.Consumer
+	policies  *decision.Registry
+	tenants   map[string]config.Tenant
+	images    *imageLoader
+	backend   inference.Backend
+	pools     map[string]*ainference.Pool
+	admin     *http.Server
+	adminLn   net.Listener
+	lists     *listManager
+	media     *media.HTTPClient
+	monitor   *monitor
+	analytics *analyticsSink
 
 	ready     atomic.Bool
 	runDone   chan struct{}
@@ -171,6 +172,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if n.monitor != nil {
 		deps.AfterDecided = n.monitor.afterDecided
 	}
+	if err := n.startAnalytics(ctx); err != nil {
+		return nil, fmt.Errorf("node: analytics: %w", err)
+	}
 
 	n.consumer, err = streams.NewConsumer(streams.ConsumerConfig{
 		Brokers:                 n.brokers,
@@ -242,6 +246,11 @@ func (n *Node) Close(graceful bool) {
 			select {
 			case <-n.runDone:
 			case <-time.After(30 * time.Second):
+			}
+		}
+		if n.analytics != nil { // its actor lives in the member's actor system
+			if err := n.analytics.close(graceful); err != nil {
+				n.log.Error("analytics close failed", "err", err)
 			}
 		}
 		n.stopInference()

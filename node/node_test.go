@@ -19,6 +19,7 @@ import (
 	"github.com/openekyc/ekyc/internal/testgen"
 	"github.com/openekyc/ekyc/node"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/store/analytics"
 	"github.com/openekyc/ekyc/streams/codec"
 )
 
@@ -192,6 +193,25 @@ func TestEndToEnd1000(t *testing.T) {
 		})
 		return ok
 	}, time.Minute, 100*time.Millisecond, "committed offsets reach the end of the request topic")
+
+	// Every decision reaches the embedded analytics store, once: its
+	// outcome counts equal the decisions published.
+	want := map[ekycv1.Outcome]int64{}
+	for _, ds := range out.decisions {
+		want[ds[0].GetOutcome()]++
+	}
+	require.Eventually(t, func() bool {
+		tb, err := n.Analytics().Report(ctx, analytics.ReportOutcomesDaily, analytics.Params{Tenant: "demo"})
+		if err != nil {
+			return false
+		}
+		var total, approve, review, reject int64
+		for _, r := range tb.Rows {
+			total, approve, review, reject = total+r[2].(int64), approve+r[3].(int64), review+r[4].(int64), reject+r[5].(int64)
+		}
+		return total == int64(valid) && approve == want[ekycv1.Outcome_OUTCOME_APPROVE] &&
+			review == want[ekycv1.Outcome_OUTCOME_REVIEW] && reject == want[ekycv1.Outcome_OUTCOME_REJECT]
+	}, time.Minute, 200*time.Millisecond, "analytics outcome counts match the decisions (%v)", want)
 
 	// The admin endpoints answer.
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {

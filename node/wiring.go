@@ -9,6 +9,7 @@ import (
 	"github.com/openekyc/ekyc/actors/session"
 	"github.com/openekyc/ekyc/config"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	monitoringcql "github.com/openekyc/ekyc/store/monitoring/cqlstore"
 	"github.com/openekyc/ekyc/store/sessions"
 	"github.com/openekyc/ekyc/store/sessions/cqlstore"
 	"github.com/openekyc/ekyc/store/sessions/pebblestore"
@@ -66,5 +67,8 @@ func MigrateCQL(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	return cqlstore.Migrate(ctx, cc)
+	if err := cqlstore.Migrate(ctx, cc); err != nil {
+		return err
+	}
+	return monitoringcql.Migrate(ctx, cc)
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode"
@@ -84,6 +85,7 @@ type Lists struct {
 	// words: for each core word (see coreWords), the indexes of the listed
 	// names and aliases that contain it, for Contains.
 	words map[string][]int32
+	names [][]string // core words of each listed name and alias, by index
 }
 
 // Lookup returns the entry with the given ID.
@@ -104,7 +106,7 @@ func newLists(entries []Entry) (*Lists, error) {
 		l.byID[entries[i].ID] = i
 	}
 	l.keys = listedKeys(l)
-	l.words = listedWords(l)
+	l.words, l.names = listedWords(l)
 	return l, nil
 }
 
@@ -192,6 +194,12 @@ func ReadOFAC(sdn, alt io.Reader) ([]Entry, error) {
 		default: // vessel, aircraft
 			return nil
 		}
+		if len(rec) > 11 {
+			// Weak a.k.a.s are published only in the remarks.
+			for _, m := range weakAKA.FindAllStringSubmatch(cell(rec[11]), -1) {
+				e.Aliases = append(e.Aliases, Alias{Name: m[1], Weak: true})
+			}
+		}
 		index[e.ID] = len(out)
 		out = append(out, e)
 		return nil
@@ -218,6 +226,9 @@ func ReadOFAC(sdn, alt io.Reader) ([]Entry, error) {
 	}
 	return out, nil
 }
+
+// weakAKA finds the weak aliases in an OFAC remarks cell: "a.k.a. 'ORION';".
+var weakAKA = regexp.MustCompile(`a\.k\.a\. '(.+?)'(?:[;.]|$)`)
 
 func readCSV(r io.Reader, fn func([]string) error) error {
 	cr := csv.NewReader(r)

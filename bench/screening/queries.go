@@ -173,7 +173,7 @@ func listedKeys(l *Lists) map[string]bool {
 // tell one party from another.
 var (
 	particles  = setOfWords("AL EL BIN BEN IBN ABU ABD BINT DE DA DI DEL LA LE VAN VON DER")
-	legalForms = setOfWords("LTD LLC INC CORP CORPORATION CO COMPANY GROUP HOLDING HOLDINGS SA SAS SRL GMBH AG PLC LLP JSC OJSC PJSC CJSC OOO ZAO OAO PAO FZE FZCO FZC LIMITED BV NV SPA SL KG")
+	legalForms = setOfWords("LTD LLC INC CORP CORPORATION CO COMPANY GROUP HOLDING HOLDINGS SA SAS SRL GMBH AG PLC LLP JSC OJSC PJSC CJSC OOO ZAO OAO PAO FZE FZCO FZC LIMITED BV NV SPA SL KG CV")
 )
 
 func setOfWords(s string) map[string]bool {
@@ -198,44 +198,131 @@ func coreWords(name string) []string {
 	return out
 }
 
-// listedWords indexes the core words of every listed name and alias.
-func listedWords(l *Lists) map[string][]int32 {
-	words := map[string][]int32{}
-	id := int32(0)
+// listedWords indexes the core words of every listed name and alias by
+// their consonant skeleton (see skeleton), for Contains. names[i] holds the
+// core words of listed name i.
+func listedWords(l *Lists) (words map[string][]int32, names [][]string) {
+	words = map[string][]int32{}
 	for i := range l.Entries {
 		e := &l.Entries[i]
-		names := []string{e.Name}
+		all := []string{e.Name}
 		for _, a := range e.Aliases {
-			names = append(names, a.Name)
+			all = append(all, a.Name)
 		}
-		for _, n := range names {
-			for _, w := range coreWords(n) {
-				words[w] = append(words[w], id)
+		for _, n := range all {
+			id := int32(len(names))
+			cw := coreWords(n)
+			names = append(names, cw)
+			for _, w := range cw {
+				k := skeleton(w)
+				if ids := words[k]; len(ids) == 0 || ids[len(ids)-1] != id {
+					words[k] = append(words[k], id)
+				}
 			}
-			id++
 		}
 	}
-	return words
+	return words, names
 }
 
-// Contains reports whether some listed name or alias contains every core
-// word of name: the listed name without a middle name, or a listed company
-// under another legal form. Such a name is a potential match a screener
-// should raise, so the generator does not use it as a negative.
+// Contains reports whether name is a potential match of some listed name or
+// alias that a screener should raise, so that the generator does not use it
+// as a negative:
+//   - every core word of name is a word of the listed name (the listed name
+//     without a middle name, a listed company under another legal form), or
+//   - every core word of a listed name of two or more core words is a word of
+//     name (the listed name with another name added: "Jurdan MARTITEGUI
+//     LOPEZ" for "MARTITEGUI, Jurdan").
+//
+// Words are compared as spellings of one name (sameName): "MOHAMMED" is
+// "MOHAMMAD", "DMITRY" is "DMITRI", "QASIM" is "QASSIM", "YOUNG" is "YONG".
 func (l *Lists) Contains(name string) bool {
 	ws := coreWords(name)
 	if len(ws) == 0 {
 		return false
 	}
-	count := map[int32]int{}
+	seen := map[int32]bool{}
 	for _, w := range ws {
-		for _, id := range l.words[w] {
-			if count[id]++; count[id] == len(ws) {
+		for _, id := range l.words[skeleton(w)] {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			lw := l.names[id]
+			if coversAll(lw, ws) || (len(lw) >= 2 && coversAll(ws, lw)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// coversAll reports whether every word of want has a sameName word in have.
+func coversAll(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if sameName(h, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// sameName reports whether a and b are spellings of one name: equal, or with
+// the same consonant skeleton and one edit apart (a vowel changed, added or
+// dropped, or a letter doubled). The rule is deliberately narrow and
+// independent of any matcher under test: "OMAR"/"OMAIRI" (two edits),
+// "MARINA"/"MARWAN" and "SALMA"/"SALMAN" (other consonants) stay different
+// names.
+func sameName(a, b string) bool {
+	if a == b {
+		return true
+	}
+	return skeleton(a) == skeleton(b) && editDistance1(a, b)
+}
+
+// skeleton is a word's first letter followed by its consonants, vowels
+// (A E I O U Y) dropped and repeated letters collapsed: "MOHAMMED" → "MHMD".
+func skeleton(w string) string {
+	if w == "" {
+		return ""
+	}
+	b := []byte{w[0]}
+	for i := 1; i < len(w); i++ {
+		c := w[i]
+		if strings.IndexByte("AEIOUY", c) >= 0 || c == b[len(b)-1] {
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// editDistance1 reports whether a and b (ASCII) differ by at most one
+// substitution, insertion or deletion.
+func editDistance1(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) {
+		return true
+	}
+	if len(a) == len(b) {
+		return a[i+1:] == b[i+1:]
+	}
+	return a[i:] == b[i+1:]
 }
 
 // IsListed reports whether name equals a listed name or alias by Key.

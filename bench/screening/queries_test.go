@@ -39,8 +39,8 @@ func TestReadFixture(t *testing.T) {
 		aliases     int
 	}{
 		{"ofac:1572", "Manuel Antonio NORIEGA", KindPerson, []string{"Manuel", "Antonio"}, []string{"NORIEGA"}, 0},
-		{"ofac:10851", "Feliciano Semborio DELOS REYES", KindPerson, []string{"Feliciano", "Semborio"}, []string{"DELOS", "REYES"}, 9},
-		{"ofac:306", "BANCO NACIONAL DE CUBA", KindEntity, nil, nil, 1},
+		{"ofac:10851", "Feliciano Semborio DELOS REYES", KindPerson, []string{"Feliciano", "Semborio"}, []string{"DELOS", "REYES"}, 10}, // 9 in alt.csv, 1 weak in the remarks
+		{"ofac:306", "BANCO NACIONAL DE CUBA", KindEntity, nil, nil, 2}, // + weak a.k.a. 'BNC'
 		{"un:6907994", "FRANK KAKOLELE BWAMBALE", KindPerson, []string{"FRANK", "KAKOLELE"}, []string{"BWAMBALE"}, 3},
 		{"un:6908954", "BERNARD MAHESHE BYAMUNGU", KindPerson, []string{"BERNARD", "MAHESHE"}, []string{"BYAMUNGU"}, 1},
 		{"un:6908402", "ADF", KindEntity, nil, nil, 4},
@@ -58,8 +58,54 @@ func TestReadFixture(t *testing.T) {
 	if e, _ := l.Lookup("un:6908954"); !e.Aliases[0].Weak || e.DOB != "1974-10-10" {
 		t.Errorf("un:6908954: alias %+v DOB %q; want a weak alias and DOB 1974-10-10", e.Aliases, e.DOB)
 	}
+	if e, _ := l.Lookup("ofac:306"); e.Aliases[0] != (Alias{Name: "BNC", Weak: true}) {
+		t.Errorf("ofac:306 aliases %+v; want the weak a.k.a. BNC from the remarks", e.Aliases)
+	}
 	if _, ok := l.Lookup("ofac:4234"); ok {
 		t.Error("the vessel HERMANN was read")
+	}
+}
+
+// TestContains: the names a screener should raise are never negatives.
+func TestContains(t *testing.T) {
+	l, err := newLists([]Entry{
+		{ID: "ofac:1", Source: SourceOFAC, Kind: KindPerson, Name: "AZIZ, Mohammad"},
+		{ID: "ofac:2", Source: SourceOFAC, Kind: KindPerson, Name: "MARTITEGUI, Jurdan"},
+		{ID: "ofac:3", Source: SourceOFAC, Kind: KindEntity, Name: "PIONEER LOGISTICS"},
+		{ID: "ofac:4", Source: SourceOFAC, Kind: KindPerson, Name: "ISSA, Marwan", Aliases: []Alias{{Name: "ORION", Weak: true}}},
+		{ID: "ofac:5", Source: SourceOFAC, Kind: KindPerson, Name: "OMAIRI, Farouk"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"Mohammad Aziz":              true,  // the listed name
+		"MOHAMMED AZIZ":              true,  // a spelling of it (one vowel apart)
+		"Mohammed Ali Aziz":          true,  // with another name added
+		"Jurdan Martitegui Lopez":    true,  // the listed name and a second surname
+		"PIONEER LOGISTICS SA DE CV": true,  // another legal form
+		"ORION HOLDINGS OOO":         true,  // a listed alias, weak ones included
+		"Aziz":                       true,  // part of a listed name
+		"Marina ISSA":                false, // MARINA is not MARWAN
+		"Omar Farouk":                false, // OMAR is two edits from OMAIRI
+		"Jurdan Lopez":               false,
+		"Mohammad Hassan":            false,
+	} {
+		if got := l.Contains(name); got != want {
+			t.Errorf("Contains(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"MOHAMMED", "MOHAMMAD", true}, {"DMITRY", "DMITRI", true}, {"QASIM", "QASSIM", true},
+		{"YONG", "YOUNG", true}, {"HASAN", "HASSAN", true},
+		{"OMAR", "OMAIRI", false}, {"MARINA", "MARWAN", false}, {"SALMA", "SALMAN", false}, {"ABDUL", "ABDULLAH", false},
+	} {
+		if got := sameName(c.a, c.b); got != c.want {
+			t.Errorf("sameName(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
 	}
 }
 

@@ -5,7 +5,8 @@
 //	ekyc mrz parse < lines.txt        parse and validate an MRZ, print JSON
 //	ekyc face compare SELFIE DOC      compare a selfie with a document portrait, print JSON
 //	ekyc face inspect IMAGE           per-face signals, print JSON
-//	ekyc migrate [-config FILE]       create the CQL keyspace and tables
+//	ekyc analytics REPORT             run an analyst report against the analytics store
+//	ekyc migrate [-config FILE]       create the CQL keyspace and tables, and the analytics schema
 //	ekyc version
 package main
 
@@ -29,7 +30,8 @@ commands:
   face inspect IMAGE             per-face signals of one image (JSON)
   screen -name NAME [-dob D] [-country C]   screen a name against the sanctions/PEP lists (JSON hits)
   screen -batch FILE.jsonl       screen one query per line (bulk re-screening), one JSON result per line
-  migrate    create the CQL keyspace and session table (store.backend=cql)
+  analytics REPORT [-tenant T] [-from D] [-to D] [-csv]   run an analyst report (ekyc analytics -list)
+  migrate    create the CQL keyspace and tables (store.backend=cql) and the analytics schema
   version    print the version
 `
 
@@ -61,6 +63,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdFace(args[1:], stdout, stderr)
 	case "screen":
 		return cmdScreen(args[1:], stdout, stderr)
+	case "analytics":
+		return cmdAnalytics(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0

@@ -91,16 +91,26 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	if cfg.Store.Backend != "cql" {
-		fmt.Fprintf(stdout, "store.backend is %q: nothing to migrate (Pebble needs no schema)\n", cfg.Store.Backend)
-		return 0
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := node.MigrateCQL(ctx, cfg); err != nil {
-		fmt.Fprintln(stderr, "migrate:", err)
-		return 1
+	if cfg.Store.Backend == "cql" {
+		if err := node.MigrateCQL(ctx, cfg); err != nil {
+			fmt.Fprintln(stderr, "migrate:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "keyspace %s: session and monitoring tables are in place\n", cfg.Store.CQL.Keyspace)
+	} else {
+		fmt.Fprintf(stdout, "store.backend is %q: nothing to migrate (Pebble needs no schema)\n", cfg.Store.Backend)
 	}
-	fmt.Fprintf(stdout, "keyspace %s and session table are in place\n", cfg.Store.CQL.Keyspace)
+	switch cfg.Analytics.Backend {
+	case "none":
+		fmt.Fprintln(stdout, "analytics.backend is \"none\": no analytics schema")
+	default:
+		if err := node.MigrateAnalytics(ctx, cfg); err != nil {
+			fmt.Fprintln(stderr, "migrate analytics:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "analytics (%s): tables and views are in place\n", cfg.Analytics.Backend)
+	}
 	return 0
 }

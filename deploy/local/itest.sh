@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Integration suite against real servers started by the project's own scripts:
 # Apache Kafka (KRaft, from Maven Central), Apache Cassandra (from Maven
-# Central), etcd (Debian) and Triton (PyPI nvidia-pytriton; models from
-# `make models`). Starts what is not running, runs the suite with
+# Central), etcd (Debian), Triton (PyPI nvidia-pytriton; models from
+# `make models`) and ClickHouse (Debian clickhouse-server). Starts what is not running, runs the suite with
 # EKYC_TEST_* set, and stops what it started.
 #
 #   deploy/local/itest.sh           strict: a server that cannot start fails the run
@@ -49,16 +49,20 @@ start kafka.sh single
 start cassandra.sh
 start etcd.sh
 start triton.sh
+start clickhouse.sh
 
 export EKYC_TEST_KAFKA=127.0.0.1:29092
 export EKYC_TEST_KAFKA_RESTART=1
 export EKYC_TEST_CQL=127.0.0.1:29042
 export EKYC_TEST_ETCD=127.0.0.1:22379
 export EKYC_TEST_TRITON=127.0.0.1:28001
+export EKYC_TEST_CLICKHOUSE=127.0.0.1:29000
+export EKYC_TEST_CLICKHOUSE_RESTART=1
 echo "itest: servers ready after $(( $(date +%s) - t0 ))s; running the integration suite"
 t1=$(date +%s)
 go test -count=1 -timeout 30m -v \
-  ./store/sessions/cqlstore/ ./inference/triton/ ./node/ 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)' 
+  ./store/sessions/cqlstore/ ./store/monitoring/cqlstore/ ./store/analytics/clickhousestore/ \
+  ./inference/triton/ ./node/ 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)' 
 rc=${PIPESTATUS[0]}
 echo "itest: suite finished in $(( $(date +%s) - t1 ))s (rc=$rc)"
 exit "$rc"

@@ -28,6 +28,16 @@ const (
 	SignalPortraitCount     = "face.portrait.count"       // faces found in the document image
 	SignalMatchSimilarity   = "face.match.similarity"     // cosine similarity selfie vs portrait, −1..1
 	SignalMatchOK           = "face.match.ok"             // similarity ≥ match threshold
+
+	// The duplicate search's (WithDuplicateSearch), present only when it
+	// ran: the search is configured and the selfie has a face. The finder
+	// returns only matches at or above the duplicate threshold, so
+	// similarity is 0 when there is none (not a measured cosine), and
+	// session is absent then.
+	SignalDedupSimilarity = "face.dedup.similarity" // best match's cosine similarity, threshold..1; 0 when none
+	SignalDedupMatch      = "face.dedup.match"      // a match at or above the duplicate threshold was found
+	SignalDedupCount      = "face.dedup.count"      // matches at or above the duplicate threshold
+	SignalDedupSession    = "face.dedup.session"    // best match's session: "session", or "tenant/session" for another tenant's
 )
 
 // Check runs the face check: the selfie's face is found, passed through the
@@ -46,23 +56,55 @@ const (
 //     normal there (the ghost image of ID cards): the largest is the
 //     portrait.
 //   - Similarity under the match threshold: FACE_MISMATCH.
+//   - With WithDuplicateSearch, an earlier session's face at or above the
+//     duplicate threshold: FACE_DUPLICATE_IDENTITY (a warning, for review).
+//     The search runs on the selfie's measured face after the liveness
+//     model and before the document image is read; it never inserts.
 //
 // Status: FAIL if any reason is critical in codes.yaml, CONSIDER if there
 // are only warnings, PASS otherwise; ERROR when a model call fails
 // (CHECK_TIMEOUT when ctx ended, CHECK_UNAVAILABLE when the backend is
 // unavailable, overloaded or lacks the model, CHECK_ERROR otherwise), so the
-// caller may retry. Score: 1 − 0.5 per critical reason − 0.1 per warning,
-// clamped to 0..1.
+// caller may retry; a failed duplicate search is ERROR too (CHECK_TIMEOUT
+// when ctx ended, CHECK_UNAVAILABLE otherwise). Score: 1 − 0.5 per critical
+// reason − 0.1 per warning, clamped to 0..1.
 func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Option) *ekycv1.CheckResult {
+	return CheckDetailed(ctx, r, selfie, document, opts...).Result
+}
+
+// CheckOutput is what CheckDetailed returns.
+type CheckOutput struct {
+	// Result is the check result, as Check returns it.
+	Result *ekycv1.CheckResult
+	// Embedding is the L2-normalised embedding (EmbeddingSize values) of
+	// the selfie's measured face (the largest), for the caller to add to
+	// its duplicate-search store after the decision. It is nil when Result
+	// is ERROR, and when it was not computed: no face in the selfie, an
+	// unreadable selfie, or neither a document image nor WithDuplicateSearch
+	// asking for it.
+	Embedding []float32
+	// Duplicates are the duplicate search's matches at or above its
+	// threshold, best first; empty when there are none or the search did
+	// not run.
+	Duplicates []Duplicate
+}
+
+// CheckDetailed is Check that also hands out the selfie embedding and the
+// duplicate search's matches.
+func CheckDetailed(ctx context.Context, r Runner, selfie, document []byte, opts ...Option) CheckOutput {
 	cfg := newConfig(opts)
 	res := &ekycv1.CheckResult{Kind: ekycv1.CheckKind_CHECK_KIND_FACE}
+	var out CheckOutput
 	var codes []string
-	finish := func() *ekycv1.CheckResult {
+	finish := func() CheckOutput {
 		res.ReasonCodes = dedupe(codes)
 		res.Status = signal.Status(res.ReasonCodes)
 		res.Score = score(res.ReasonCodes)
-		return res
+		out.Result = res
+		return out
 	}
+	// An ERROR result hands out no embedding: the caller retries the check.
+	fail := func(e *ekycv1.CheckResult) CheckOutput { return CheckOutput{Result: e} }
 
 	img, err := Decode(selfie, cfg.limits)
 	if err != nil {
@@ -70,10 +112,10 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 		return finish()
 	}
 	selfieCfg := cfg
-	selfieCfg.liveness, selfieCfg.embedding = true, len(document) > 0
+	selfieCfg.liveness, selfieCfg.embedding = true, len(document) > 0 || cfg.dedup != nil
 	sa, err := analyze(ctx, r, img, selfieCfg)
 	if err != nil {
-		return modelError(res, err)
+		return fail(modelError(res, err))
 	}
 	res.Signals = append(res.Signals, signal.Number(SignalCount, float64(len(sa.Faces)), "count"))
 	f := sa.Primary()
@@ -101,6 +143,19 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 	if f.Liveness.Score < cfg.livenessThreshold {
 		codes = append(codes, reasons.FaceLivenessFailed)
 	}
+	out.Embedding = f.Embedding
+
+	if cfg.dedup != nil {
+		dups, err := findDuplicates(ctx, cfg, f.Embedding)
+		if err != nil {
+			return fail(searchError(res, err))
+		}
+		out.Duplicates = dups
+		res.Signals = append(res.Signals, dedupSignals(dups)...)
+		if len(dups) > 0 {
+			codes = append(codes, reasons.FaceDuplicateIdentity)
+		}
+	}
 
 	if len(document) == 0 {
 		return finish()
@@ -114,7 +169,7 @@ func Check(ctx context.Context, r Runner, selfie, document []byte, opts ...Optio
 	docCfg.liveness, docCfg.embedding = false, true
 	da, err := analyze(ctx, r, dimg, docCfg)
 	if err != nil {
-		return modelError(res, err)
+		return fail(modelError(res, err))
 	}
 	res.Signals = append(res.Signals, signal.Number(SignalPortraitCount, float64(len(da.Faces)), "count"))
 	if len(da.Faces) == 0 {

@@ -411,7 +411,7 @@ func TestFaceReasonCodesInTable(t *testing.T) {
 	for _, c := range []string{
 		reasons.FaceNotFound, reasons.FaceMultiple, reasons.FaceTooSmall, reasons.FaceBlurry,
 		reasons.FaceTooDark, reasons.FaceTooBright, reasons.FacePose, reasons.FaceLivenessFailed,
-		reasons.FaceMismatch, reasons.FaceImageUnreadable, reasons.FacePortraitNotFound,
+		reasons.FaceMismatch, reasons.FaceImageUnreadable, reasons.FacePortraitNotFound, reasons.FaceDuplicateIdentity,
 	} {
 		info, ok := reasons.Lookup(c)
 		require.True(t, ok, c)

@@ -30,6 +30,8 @@ type config struct {
 	livenessThreshold float64
 	liveness          bool
 	embedding         bool
+	dedup             DuplicateFinder // nil: no duplicate search
+	dedupThreshold    float64
 }
 
 func newConfig(opts []Option) config {
@@ -42,6 +44,7 @@ func newConfig(opts []Option) config {
 		livenessThreshold: DefaultLivenessThreshold,
 		liveness:          true,
 		embedding:         true,
+		dedupThreshold:    DefaultDuplicateThreshold,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -100,3 +103,19 @@ func WithLiveness(on bool) Option { return func(c *config) { c.liveness = on } }
 
 // WithEmbedding turns the embedding model on or off in Analyze (default on).
 func WithEmbedding(on bool) Option { return func(c *config) { c.embedding = on } }
+
+// WithDuplicateSearch makes Check search earlier sessions' faces for the
+// selfie's (1:N deduplication): when the selfie has a face, its embedding is
+// computed (with or without a document image) and passed to f with
+// threshold as the minimum similarity, and a best match at or above
+// threshold adds FACE_DUPLICATE_IDENTITY and the face.dedup.* signals. A
+// threshold outside −1..1 keeps DefaultDuplicateThreshold; a nil f turns the
+// search off (the default). Analyze ignores it.
+func WithDuplicateSearch(f DuplicateFinder, threshold float64) Option {
+	return func(c *config) {
+		c.dedup = f
+		if threshold >= -1 && threshold <= 1 {
+			c.dedupThreshold = threshold
+		}
+	}
+}

@@ -96,6 +96,8 @@ const (
 	FaceMismatch = "FACE_MISMATCH"
 	// FacePortraitNotFound is: No face was found in the document image, so the selfie could not be compared with the portrait
 	FacePortraitNotFound = "FACE_PORTRAIT_NOT_FOUND"
+	// FaceDuplicateIdentity is: The selfie face matches the face of an earlier session (embedding similarity at or above the duplicate-search threshold): the applicant may have verified before, possibly under another identity. The matched session is in the face.dedup.session signal (tenant/session when it belongs to another tenant of a consortium). A possible duplicate for a reviewer to compare, not proof: a genuine re-verification or a look-alike also matches
+	FaceDuplicateIdentity = "FACE_DUPLICATE_IDENTITY"
 	// ScreeningSanctionsHit is: The applicant's name (with date of birth and nationality as secondary evidence) matches a sanctions-list entity at or above the screening threshold; a human confirms or clears the hit
 	ScreeningSanctionsHit = "SCREENING_SANCTIONS_HIT"
 	// ScreeningPEPHit is: The applicant matches a politically exposed person (or close associate) at or above the screening threshold
@@ -170,6 +172,7 @@ var All = []Info{
 	{Code: FaceLivenessFailed, Category: "face", Severity: "critical", Description: "The passive liveness model scored the selfie below the live threshold (possible photo, screen or mask attack)."},
 	{Code: FaceMismatch, Category: "face", Severity: "critical", Description: "The selfie face does not match the document portrait (embedding similarity under the match threshold)."},
 	{Code: FacePortraitNotFound, Category: "face", Severity: "warning", Description: "No face was found in the document image, so the selfie could not be compared with the portrait."},
+	{Code: FaceDuplicateIdentity, Category: "face", Severity: "warning", Description: "The selfie face matches the face of an earlier session (embedding similarity at or above the duplicate-search threshold): the applicant may have verified before, possibly under another identity. The matched session is in the face.dedup.session signal (tenant/session when it belongs to another tenant of a consortium). A possible duplicate for a reviewer to compare, not proof: a genuine re-verification or a look-alike also matches."},
 	{Code: ScreeningSanctionsHit, Category: "screening", Severity: "warning", Description: "The applicant's name (with date of birth and nationality as secondary evidence) matches a sanctions-list entity at or above the screening threshold; a human confirms or clears the hit."},
 	{Code: ScreeningPEPHit, Category: "screening", Severity: "warning", Description: "The applicant matches a politically exposed person (or close associate) at or above the screening threshold."},
 	{Code: ScreeningAdverseMedia, Category: "screening", Severity: "warning", Description: "The adverse-media provider returned articles about the applicant at or above screening.media.min_score relevance."},

@@ -15,7 +15,7 @@ const (
 	SourceOFAC Source = "ofac" // US Treasury OFAC SDN list
 	SourceUN   Source = "un"   // UN Security Council consolidated list
 	SourceEU   Source = "eu"   // EU financial sanctions file (FSF)
-	SourceUK   Source = "uk"   // UK OFSI consolidated list
+	SourceUK   Source = "uk"   // UK Sanctions List (FCDO) or the former OFSI consolidated list
 	SourceFtM  Source = "ftm"  // OpenSanctions / FollowTheMoney entities
 )
 

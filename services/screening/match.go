@@ -19,6 +19,10 @@ type qtok struct {
 	class         names.Class
 	pos           int
 	w             float32
+	// known: the token is a word of the lists' vocabulary (in at least
+	// KnownWordMinDF names) — a real name, so a near miss to another word is
+	// less likely a typo of it.
+	known bool
 }
 
 type prepared struct {
@@ -244,6 +248,7 @@ func (ix *Index) prepare(q Query) *prepared {
 			qt.w = ix.idfUnknown
 			if v, ok := ix.vocabID[vocabKey(t.Text, t.Abjad())]; ok {
 				qt.w = ix.vocab[v].idf
+				qt.known = !qt.abjad && ix.vocab[v].df >= int32(ix.scoring.KnownWordMinDF)
 			}
 			p.words++
 			p.total += qt.w
@@ -261,6 +266,19 @@ func (ix *Index) prepare(q Query) *prepared {
 		}
 	}
 	return p
+}
+
+// spellingVariant reports whether query token q and vocabulary entry v are
+// spellings of one name rather than two names: the same transliteration
+// fold, or the same consonant skeleton of it and at most two edits apart
+// (vowels or a doubled letter: MOHAMMED/MUHAMMAD, DMITRY/DMITRI; not
+// MAHMOUD/MOHAMMAD).
+func (ix *Index) spellingVariant(q *qtok, v int32) bool {
+	e := &ix.vocab[v]
+	if q.fold == "" || e.fold == "" {
+		return false
+	}
+	return q.fold == e.fold || (names.Skeleton(q.fold) == names.Skeleton(e.fold) && names.WithinEdits(q.fold, e.fold, 2))
 }
 
 // sim is the similarity of query token qi and vocabulary entry v, cached
@@ -605,7 +623,11 @@ func (ix *Index) scoreName(sc *scratch, p *prepared, nr *nameRec) float64 {
 			den += 2*w + cfg.InitialRestFactor*(full-w)
 		default:
 			w := float64(m.w)
-			eff := 1 - cfg.TypoSlope*(1-float64(m.s))
+			slope := cfg.TypoSlope
+			if m.s < 1 && qt[m.i].known && m.j2 < 0 && m.i2 < 0 && !ix.spellingVariant(&qt[m.i], ct[m.j].vocab) {
+				slope = cfg.KnownWordSlope
+			}
+			eff := 1 - slope*(1-float64(m.s))
 			num += 2 * w * eff
 			den += 2 * w
 			info += w * eff

@@ -40,6 +40,12 @@ type Scoring struct {
 	// TypoSlope maps a token similarity s ≥ names.Acceptance to the credit
 	// of the pair: 1 − TypoSlope·(1 − s).
 	TypoSlope float64
+	// KnownWordSlope replaces TypoSlope when the query token is itself a
+	// word of the lists (in at least KnownWordMinDF names) and the pair is
+	// not a spelling variant (same transliteration fold or consonant
+	// skeleton): MARINA is a name of its own, not a typo of MARWAN.
+	KnownWordSlope float64
+	KnownWordMinDF int
 	// MinInformation is the informativeness, in units of the IDF of a token
 	// that three entities of the index share, that the matched tokens must
 	// reach for the name score not to be scaled down (linearly below it):
@@ -78,6 +84,8 @@ func DefaultScoring() Scoring {
 		InitialRestFactor:    0.5,
 		LegalWeight:          0.3,
 		TypoSlope:            2,
+		KnownWordSlope:       4,
+		KnownWordMinDF:       2,
 		MinInformation:       1,
 		FullMatchInformation: 0.5,
 		WeakAliasFactor:      0.9,
@@ -109,6 +117,7 @@ func (s Scoring) Validate() error {
 		{"DiscountRarity", s.DiscountRarity, 1, 100},
 		{"InitialWeight", s.InitialWeight, 0, 20}, {"InitialRestFactor", s.InitialRestFactor, 0, 1},
 		{"LegalWeight", s.LegalWeight, 0, 5}, {"TypoSlope", s.TypoSlope, 0, 5.5},
+		{"KnownWordSlope", s.KnownWordSlope, 0, 10}, {"KnownWordMinDF", float64(s.KnownWordMinDF), 1, 1e9},
 		{"MinInformation", s.MinInformation, 0, 10}, {"FullMatchInformation", s.FullMatchInformation, 0, 1},
 		{"WeakAliasFactor", s.WeakAliasFactor, 0, 1},
 		{"DOBExact", s.DOBExact, 0, 1}, {"DOBSameYear", s.DOBSameYear, 0, 1}, {"DOBInRange", s.DOBInRange, 0, 1},

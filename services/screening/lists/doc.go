@@ -14,8 +14,12 @@
 //   - UN Security Council consolidated list XML (ParseUN).
 //   - EU financial sanctions file (FSF) XML, export/sanctionEntity
 //     (ParseEU).
-//   - UK OFSI consolidated list, ConList.csv in the 2022 format (ParseUK).
-//     The FCDO "UK Sanctions List" formats are not supported.
+//   - UK Sanctions List of the FCDO, UK-Sanctions-List.csv
+//     (ParseUKSanctionsList; the schema and its source are described in
+//     uksl.go), the only UK list since 28 January 2026.
+//   - UK OFSI consolidated list, ConList.csv in the 2022 format (ParseUK),
+//     closed on 28 January 2026. ParseUKAuto, the parser of source "uk",
+//     reads either, told apart by the first line.
 //   - OpenSanctions FollowTheMoney entities as JSON lines (ParseFtM).
 //
 // Every parser reads from an io.Reader as a stream, checks ctx every few

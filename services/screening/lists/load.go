@@ -13,7 +13,9 @@ import (
 type Parser func(ctx context.Context, r io.Reader, opts ...Option) (*screening.List, error)
 
 // ParserFor returns the parser of a single-file source (UN, EU, UK, FtM);
-// OFAC has several files: use ParseOFAC or LoadOFACDir.
+// OFAC has several files: use ParseOFAC or LoadOFACDir. The UK parser is
+// ParseUKAuto: it reads the FCDO UK Sanctions List CSV or the OFSI
+// ConList.csv, whichever the file is.
 func ParserFor(src screening.Source) (Parser, error) {
 	switch src {
 	case screening.SourceUN:
@@ -21,7 +23,7 @@ func ParserFor(src screening.Source) (Parser, error) {
 	case screening.SourceEU:
 		return ParseEU, nil
 	case screening.SourceUK:
-		return ParseUK, nil
+		return ParseUKAuto, nil
 	case screening.SourceFtM:
 		return ParseFtM, nil
 	}

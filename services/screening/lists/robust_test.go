@@ -21,6 +21,10 @@ var parsers = map[string]func(context.Context, io.Reader) (*screening.List, erro
 	"eu":  func(ctx context.Context, r io.Reader) (*screening.List, error) { return ParseEU(ctx, r) },
 	"uk":  func(ctx context.Context, r io.Reader) (*screening.List, error) { return ParseUK(ctx, r) },
 	"ftm": func(ctx context.Context, r io.Reader) (*screening.List, error) { return ParseFtM(ctx, r) },
+	"uksl": func(ctx context.Context, r io.Reader) (*screening.List, error) {
+		return ParseUKSanctionsList(ctx, r)
+	},
+	"ukauto": func(ctx context.Context, r io.Reader) (*screening.List, error) { return ParseUKAuto(ctx, r) },
 }
 
 var fixtureOf = map[string][]string{
@@ -29,6 +33,10 @@ var fixtureOf = map[string][]string{
 	"eu":   {"eu", "export.xml"},
 	"uk":   {"uk", "ConList.csv"},
 	"ftm":  {"ftm", "entities.ftm.json"},
+	"uksl": {"uk", ukslFile},
+	// ParseUKAuto on the UK Sanctions List; the fuzzer also reaches the
+	// ConList parser through it.
+	"ukauto": {"uk", ukslFile},
 }
 
 // checkResult accepts a parsed list or a malformed-input error; anything
@@ -118,3 +126,10 @@ func FuzzParseUN(f *testing.F)   { fuzzParser(f, "un") }
 func FuzzParseEU(f *testing.F)   { fuzzParser(f, "eu") }
 func FuzzParseUK(f *testing.F)   { fuzzParser(f, "uk") }
 func FuzzParseFtM(f *testing.F)  { fuzzParser(f, "ftm") }
+
+func FuzzParseUKSanctionsList(f *testing.F) { fuzzParser(f, "uksl") }
+
+func FuzzParseUKAuto(f *testing.F) {
+	f.Add(readFixture(f, "uk", "ConList.csv"))
+	fuzzParser(f, "ukauto")
+}

@@ -1,5 +1,7 @@
 package names
 
+import "strings"
+
 // Key returns the phonetic key of a folded token: a simplified Metaphone
 // tuned for names that reach the lists through different transliterations
 // (Arabic, Cyrillic, Persian). The rules, applied left to right:
@@ -182,4 +184,58 @@ func isVowel(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// Skeleton is a folded token's first letter followed by its consonants:
+// vowels (A E I O U Y) dropped and repeated letters collapsed. MOHAMMED,
+// MOHAMMAD and MUHAMMAD all give "MHMD"; two spellings with one skeleton
+// differ only in vowels or doubling.
+func Skeleton(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	b := make([]byte, 1, len(tok))
+	b[0] = tok[0]
+	for i := 1; i < len(tok); i++ {
+		c := tok[i]
+		if strings.IndexByte("AEIOUY", c) >= 0 || c == b[len(b)-1] {
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// WithinEdits reports whether the Levenshtein distance between a and b
+// (compared byte by byte) is at most k.
+func WithinEdits(a, b string, k int) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) > k {
+		return false
+	}
+	prev := make([]int, len(a)+1)
+	cur := make([]int, len(a)+1)
+	for i := range prev {
+		prev[i] = i
+	}
+	for j := 1; j <= len(b); j++ {
+		cur[0] = j
+		best := cur[0]
+		for i := 1; i <= len(a); i++ {
+			c := prev[i-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			c = min(c, prev[i]+1, cur[i-1]+1)
+			cur[i] = c
+			best = min(best, c)
+		}
+		if best > k {
+			return false
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(a)] <= k
 }

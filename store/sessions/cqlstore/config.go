@@ -69,6 +69,20 @@ type Config struct {
 
 var keyspaceRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
 
+// Validate returns cfg with its defaults filled in, or an error wrapping
+// sessions.ErrInvalidArgument. Every store sharing the keyspace (sessions,
+// monitoring) applies these rules.
+func (cfg Config) Validate() (Config, error) { return cfg.withDefaults() }
+
+// Connect opens a gocql session for a validated cfg, giving up when ctx
+// ends. The session has no keyspace (statements name it), so Migrate can
+// connect before the keyspace exists.
+func Connect(ctx context.Context, cfg Config) (*gocql.Session, error) { return connect(ctx, cfg) }
+
+// CreateKeyspaceStatement is the statement that creates the keyspace of a
+// validated cfg (if it does not exist), shared by every store's Migrate.
+func CreateKeyspaceStatement(cfg Config) string { return createKeyspaceCQL(cfg) }
+
 // withDefaults validates cfg and fills in the defaults.
 func (cfg Config) withDefaults() (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
