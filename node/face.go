@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	ainference "github.com/openekyc/ekyc/actors/inference"
 	"github.com/openekyc/ekyc/actors/session"
@@ -124,7 +125,16 @@ func (n *Node) faceChecker() session.Checker {
 				break
 			}
 		}
-		res := face.Check(ctx, n.runner(), selfie, doc, opts...)
+		o := opts
+		dedupOn, threshold := n.dedup.enabled(req.GetTenantId())
+		if dedupOn {
+			o = append(slices.Clip(opts), face.WithDuplicateSearch(n.dedup.finder(req.GetTenantId(), req.GetSessionId()), threshold))
+		}
+		out := face.CheckDetailed(ctx, n.runner(), selfie, doc, o...)
+		res := out.Result
+		if dedupOn && out.Embedding != nil {
+			n.dedup.remember(req.GetTenantId(), req.GetSessionId(), out.Embedding)
+		}
 		if res.GetStatus() == ekycv1.CheckStatus_CHECK_STATUS_ERROR {
 			// A model call failed (overload, backend down, deadline): let the
 			// actor retry; after its retries it records CHECK_ERROR/CHECK_TIMEOUT.

@@ -46,6 +46,9 @@ func faceEndToEnd(t *testing.T, backend, tritonAddr string) {
 	cfg.Inference.Triton.Address = tritonAddr
 	cfg.Checks.Timeout = config.Duration(30 * time.Second) // CPU inference on a busy 2-core machine
 	cfg.Cluster.RequestTimeout = config.Duration(2 * time.Minute)
+	// Two of these sessions use the same selfie: with dedup on, whichever is
+	// decided second would be a duplicate (TestFaceDedupEndToEnd covers it).
+	cfg.Vectors.Backend = "none"
 	// The node reads file:// references from images.dir only.
 	for _, f := range []string{"obama.jpg", "obama2.jpg", "biden.jpg", "two_people.jpg"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "faces", f))

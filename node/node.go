@@ -78,6 +78,7 @@ type Node struct {
 	media     *media.HTTPClient
 	monitor   *monitor
 	analytics *analyticsSink
+	dedup     *dedup
 
 	ready     atomic.Bool
 	runDone   chan struct{}
@@ -161,6 +162,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 		return nil, err
 	}
 	if len(n.pools) > 0 {
+		if err := n.startDedup(ctx); err != nil {
+			return nil, fmt.Errorf("node: face dedup: %w", err)
+		}
 		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_FACE] = n.faceChecker()
 	}
 	if err := n.startScreening(); err != nil {
@@ -169,9 +173,7 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if n.lists != nil {
 		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_SCREENING] = n.screeningChecker()
 	}
-	if n.monitor != nil {
-		deps.AfterDecided = n.monitor.afterDecided
-	}
+	deps.AfterDecided = n.afterDecided
 	if err := n.startAnalytics(ctx); err != nil {
 		return nil, fmt.Errorf("node: analytics: %w", err)
 	}
@@ -260,6 +262,11 @@ func (n *Node) Close(graceful bool) {
 		if n.member != nil {
 			n.member.Shutdown(graceful)
 		}
+		if n.dedup != nil { // after the actors stopped using it
+			if err := n.dedup.close(); err != nil {
+				n.log.Error("vector store close failed", "err", err)
+			}
+		}
 		if n.monitor != nil { // after the list manager and the actors stopped using it
 			if err := n.monitor.close(); err != nil {
 				n.log.Error("monitoring store close failed", "err", err)
@@ -278,6 +285,23 @@ func (n *Node) Close(graceful bool) {
 			_ = n.admin.Close()
 		}
 	})
+}
+
+// afterDecided runs the hooks of a session at rest (see
+// session.Deps.AfterDecided): monitoring enrolment, then the face-embedding
+// insert. Each is idempotent; an error makes the event retry both.
+func (n *Node) afterDecided(ctx context.Context, st *ekycv1.SessionState) error {
+	if n.monitor != nil {
+		if err := n.monitor.afterDecided(ctx, st); err != nil {
+			return err
+		}
+	}
+	if n.dedup != nil {
+		if err := n.dedup.afterDecided(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // handle is the streams handler for one request record. Permanent problems

@@ -208,9 +208,9 @@ type batchActor[T any] struct {
 	failures int // consecutive failures of inFlight
 	// nextRetry: when the failed inFlight batch may be written again.
 	nextRetry time.Time
-	oldest   time.Time
-	timerGen uint64
-	closed   bool
+	oldest    time.Time
+	timerGen  uint64
+	closed    bool
 }
 
 func (a *batchActor[T]) buffered() int { return len(a.pending) + len(a.inFlight) }

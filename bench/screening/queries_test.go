@@ -40,7 +40,7 @@ func TestReadFixture(t *testing.T) {
 	}{
 		{"ofac:1572", "Manuel Antonio NORIEGA", KindPerson, []string{"Manuel", "Antonio"}, []string{"NORIEGA"}, 0},
 		{"ofac:10851", "Feliciano Semborio DELOS REYES", KindPerson, []string{"Feliciano", "Semborio"}, []string{"DELOS", "REYES"}, 10}, // 9 in alt.csv, 1 weak in the remarks
-		{"ofac:306", "BANCO NACIONAL DE CUBA", KindEntity, nil, nil, 2}, // + weak a.k.a. 'BNC'
+		{"ofac:306", "BANCO NACIONAL DE CUBA", KindEntity, nil, nil, 2},                                                                 // + weak a.k.a. 'BNC'
 		{"un:6907994", "FRANK KAKOLELE BWAMBALE", KindPerson, []string{"FRANK", "KAKOLELE"}, []string{"BWAMBALE"}, 3},
 		{"un:6908954", "BERNARD MAHESHE BYAMUNGU", KindPerson, []string{"BERNARD", "MAHESHE"}, []string{"BYAMUNGU"}, 1},
 		{"un:6908402", "ADF", KindEntity, nil, nil, 4},

@@ -2,7 +2,9 @@
 # Integration suite against real servers started by the project's own scripts:
 # Apache Kafka (KRaft, from Maven Central), Apache Cassandra (from Maven
 # Central), etcd (Debian), Triton (PyPI nvidia-pytriton; models from
-# `make models`) and ClickHouse (Debian clickhouse-server). Starts what is not running, runs the suite with
+# `make models`), ClickHouse (Debian clickhouse-server) and Milvus Lite (PyPI
+# milvus-lite).
+# Starts what is not running, runs the suite with
 # EKYC_TEST_* set, and stops what it started.
 #
 #   deploy/local/itest.sh           strict: a server that cannot start fails the run
@@ -50,6 +52,7 @@ start cassandra.sh
 start etcd.sh
 start triton.sh
 start clickhouse.sh
+start milvus.sh
 
 export EKYC_TEST_KAFKA=127.0.0.1:29092
 export EKYC_TEST_KAFKA_RESTART=1
@@ -58,10 +61,11 @@ export EKYC_TEST_ETCD=127.0.0.1:22379
 export EKYC_TEST_TRITON=127.0.0.1:28001
 export EKYC_TEST_CLICKHOUSE=127.0.0.1:29000
 export EKYC_TEST_CLICKHOUSE_RESTART=1
+export EKYC_TEST_MILVUS=127.0.0.1:29530
 echo "itest: servers ready after $(( $(date +%s) - t0 ))s; running the integration suite"
 t1=$(date +%s)
 go test -count=1 -timeout 30m -v \
-  ./store/sessions/cqlstore/ ./store/monitoring/cqlstore/ ./store/analytics/clickhousestore/ \
+  ./store/sessions/cqlstore/ ./store/monitoring/cqlstore/ ./store/analytics/clickhousestore/ ./store/vectors/milvusstore/ \
   ./inference/triton/ ./node/ 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)' 
 rc=${PIPESTATUS[0]}
 echo "itest: suite finished in $(( $(date +%s) - t1 ))s (rc=$rc)"
