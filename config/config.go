@@ -62,8 +62,13 @@ type Config struct {
 	Face          Face      `yaml:"face"`
 	Images        Images    `yaml:"images"`
 	Screening     Screening `yaml:"screening"`
+	DBVerify      DBVerify  `yaml:"dbverify"`
 	Analytics     Analytics `yaml:"analytics"`
 	Vectors       Vectors   `yaml:"vectors"`
+	Gateway       Gateway   `yaml:"gateway"`
+	Blobs         Blobs     `yaml:"blobs"`
+	Webhooks      Webhooks  `yaml:"webhooks"`
+	Retention     Retention `yaml:"retention"`
 	Tenants       []Tenant  `yaml:"tenants"`
 }
 
@@ -80,6 +85,19 @@ type Screening struct {
 	Threshold float64 `yaml:"threshold"`
 	// Media is the adverse-media provider (none when URL is empty).
 	Media Media `yaml:"media"`
+}
+
+// DBVerify configures the database-verification check (services/dbverify):
+// registry connectors, each described by a mapping file. Empty: the node
+// has no database check (CHECK_UNAVAILABLE).
+type DBVerify struct {
+	// Connectors are "name=mapping-file" entries.
+	Connectors []string `yaml:"connectors"`
+	// Default is the connector of tenants not in Tenants; empty with one
+	// connector: that one; empty with several: those tenants have none.
+	Default string `yaml:"default"`
+	// Tenants are "tenant=connector" entries overriding Default.
+	Tenants []string `yaml:"tenants"`
 }
 
 // Media configures the adverse-media provider of the screening check
@@ -179,6 +197,65 @@ type Log struct {
 // Admin is the admin HTTP listener (/metrics, /healthz, /readyz).
 type Admin struct {
 	Listen string `yaml:"listen"`
+	TLS    TLS    `yaml:"tls"`
+}
+
+// TLS turns TLS on for a listener when both files are set.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// Gateway configures the HTTP API (gateway/).
+type Gateway struct {
+	// Listen is the API's address; empty disables the API.
+	Listen string `yaml:"listen"`
+	TLS    TLS    `yaml:"tls"`
+	// MaxBodyBytes bounds JSON request bodies.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ImageMaxBytes bounds an uploaded image; ImageMinSide and ImageMaxSide
+	// bound its width and height in pixels.
+	ImageMaxBytes int64 `yaml:"image_max_bytes"`
+	ImageMinSide  int   `yaml:"image_min_side"`
+	ImageMaxSide  int   `yaml:"image_max_side"`
+	// Rate limits (token buckets, per node): requests per second and burst,
+	// per tenant and per API key. 0 disables the limit.
+	TenantRPS   float64 `yaml:"tenant_rps"`
+	TenantBurst int     `yaml:"tenant_burst"`
+	KeyRPS      float64 `yaml:"key_rps"`
+	KeyBurst    int     `yaml:"key_burst"`
+}
+
+// Blobs configures the encrypted store of images.
+type Blobs struct {
+	// URL is a gocloud.dev/blob bucket URL: file:///dir (default
+	// file://<data_dir>/blobs) or s3://bucket?region=…&endpoint=….
+	URL string `yaml:"url"`
+}
+
+// Webhooks configures decision webhooks.
+type Webhooks struct {
+	// Timeout bounds one delivery attempt.
+	Timeout Duration `yaml:"timeout"`
+	// Schedule is the delay before each retry; after the last the event is
+	// dead-lettered (replayable through the API).
+	Schedule []Duration `yaml:"schedule"`
+	// PerEndpoint bounds concurrent deliveries to one receiver host.
+	PerEndpoint int `yaml:"per_endpoint"`
+}
+
+// Retention configures the erasure of applicants' images and PII.
+type Retention struct {
+	// Interval between runs of the retention job (0 disables it).
+	Interval Duration `yaml:"interval"`
+	// DefaultDays is the retention of tenants that set none (0: keep).
+	DefaultDays int `yaml:"default_days"`
+	// KeepDecisions keeps the decision record (without PII) after erasure,
+	// as AML record-keeping requires; false deletes the session state too.
+	KeepDecisions bool `yaml:"keep_decisions"`
 }
 
 // Kafka configures the streams layer.
@@ -325,6 +402,11 @@ func Default() Config {
 		Analytics: Analytics{Backend: "duckdb", Group: "ekyc-analytics", BatchSize: 1000, MaxAge: Duration(time.Second), MaxBuffered: 20000,
 			ClickHouse: ClickHouseConfig{Database: "ekyc", DialTimeout: Duration(5 * time.Second)}},
 		Vectors:   Vectors{Backend: "hnsw", Milvus: Milvus{Collection: "ekyc_faces"}},
+		Gateway: Gateway{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, ImageMaxBytes: 10 << 20, ImageMinSide: 200, ImageMaxSide: 8000,
+			TenantRPS: 200, TenantBurst: 400, KeyRPS: 100, KeyBurst: 200},
+		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4,
+			Schedule: []Duration{Duration(time.Second), Duration(5 * time.Second), Duration(30 * time.Second), Duration(5 * time.Minute), Duration(30 * time.Minute)}},
+		Retention: Retention{Interval: Duration(time.Hour), KeepDecisions: true},
 		Images:    Images{Dir: "", MaxBytes: 10 << 20},
 		Screening: Screening{Refresh: Duration(6 * time.Hour), Threshold: 0.85, Media: Media{Timeout: Duration(3 * time.Second), MinScore: 0.7}},
 		Tenants:   []Tenant{{ID: "demo", DefaultPolicy: "default"}},
@@ -359,6 +441,29 @@ var (
 	tenantIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 )
 
+// WithDataDir returns c moved to another data directory: every path that
+// was derived from the old data_dir (session store, keys, blobs, analytics
+// file, vector index, images) is derived again from dir; paths set
+// explicitly stay.
+func (c Config) WithDataDir(dir string) (Config, error) {
+	old := c.DataDir
+	under := func(p string) bool {
+		rel, err := filepath.Rel(old, p)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	for _, p := range []*string{&c.Store.Pebble.Dir, &c.MasterKeyFile, &c.Analytics.DuckDB.Path, &c.Vectors.Dir, &c.Images.Dir} {
+		if *p != "" && under(*p) {
+			*p = ""
+		}
+	}
+	if abs, err := filepath.Abs(filepath.Join(old, "blobs")); err == nil && c.Blobs.URL == "file://"+filepath.ToSlash(abs) {
+		c.Blobs.URL = ""
+	}
+	c.DataDir = dir
+	err := c.finish()
+	return c, err
+}
+
 // finish fills derived defaults and validates.
 func (c *Config) finish() error {
 	var errs []error
@@ -375,6 +480,40 @@ func (c *Config) finish() error {
 	}
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = filepath.Join(c.DataDir, "keys", "master.key")
+	}
+	if c.Blobs.URL == "" {
+		if abs, err := filepath.Abs(filepath.Join(c.DataDir, "blobs")); err == nil {
+			c.Blobs.URL = "file://" + filepath.ToSlash(abs)
+		}
+	}
+	for name, t := range map[string]TLS{"admin.tls": c.Admin.TLS, "gateway.tls": c.Gateway.TLS} {
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			bad("%s: cert_file and key_file go together", name)
+		}
+	}
+	if c.Gateway.Listen != "" {
+		g := c.Gateway
+		if g.MaxBodyBytes <= 0 || g.ImageMaxBytes <= 0 {
+			bad("gateway: max_body_bytes and image_max_bytes must be > 0")
+		}
+		if g.ImageMinSide < 1 || g.ImageMaxSide < g.ImageMinSide {
+			bad("gateway: want 1 <= image_min_side <= image_max_side")
+		}
+		if g.TenantRPS < 0 || g.KeyRPS < 0 || (g.TenantRPS > 0 && g.TenantBurst < 1) || (g.KeyRPS > 0 && g.KeyBurst < 1) {
+			bad("gateway: rate limits want rps >= 0 and burst >= 1 where rps > 0")
+		}
+	}
+	if c.Webhooks.Timeout <= 0 || c.Webhooks.PerEndpoint < 1 || len(c.Webhooks.Schedule) == 0 {
+		bad("webhooks: want timeout > 0, per_endpoint >= 1 and a non-empty schedule")
+	}
+	for _, d := range c.Webhooks.Schedule {
+		if d <= 0 {
+			bad("webhooks.schedule: delays must be > 0")
+			break
+		}
+	}
+	if c.Retention.Interval < 0 || c.Retention.DefaultDays < 0 {
+		bad("retention: interval and default_days must be >= 0")
 	}
 	switch c.Analytics.Backend {
 	case "duckdb":
@@ -505,6 +644,7 @@ func (c *Config) finish() error {
 	if c.Screening.Refresh < 0 {
 		bad("screening.refresh must not be negative")
 	}
+	c.validateDBVerify(bad)
 	for _, l := range c.Screening.Lists {
 		src, loc, ok := strings.Cut(l, "=")
 		switch {
@@ -565,6 +705,53 @@ func (c *Config) finish() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+var dbverifyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// validateDBVerify checks dbverify: name=file connectors with unique names,
+// a default and tenant entries that name a configured connector (and a
+// configured tenant). With one connector and no default, it is the default.
+func (c *Config) validateDBVerify(bad func(string, ...any)) {
+	d := &c.DBVerify
+	names := map[string]bool{}
+	for _, e := range d.Connectors {
+		name, file, ok := strings.Cut(e, "=")
+		switch {
+		case !ok || file == "":
+			bad("dbverify.connectors: %q is not name=mapping-file", e)
+		case !dbverifyNameRE.MatchString(name):
+			bad("dbverify.connectors: name %q: want %s", name, dbverifyNameRE)
+		case names[name]:
+			bad("dbverify.connectors: %q listed twice", name)
+		}
+		names[name] = true
+	}
+	if d.Default == "" && len(d.Connectors) == 1 {
+		d.Default, _, _ = strings.Cut(d.Connectors[0], "=")
+	}
+	if d.Default != "" && !names[d.Default] {
+		bad("dbverify.default: %q is not a configured connector", d.Default)
+	}
+	tenants := map[string]bool{}
+	for _, t := range c.Tenants {
+		tenants[t.ID] = true
+	}
+	seen := map[string]bool{}
+	for _, e := range d.Tenants {
+		tenant, conn, ok := strings.Cut(e, "=")
+		switch {
+		case !ok || conn == "":
+			bad("dbverify.tenants: %q is not tenant=connector", e)
+		case !tenants[tenant]:
+			bad("dbverify.tenants: unknown tenant %q", tenant)
+		case !names[conn]:
+			bad("dbverify.tenants: tenant %q: %q is not a configured connector", tenant, conn)
+		case seen[tenant]:
+			bad("dbverify.tenants: tenant %q listed twice", tenant)
+		}
+		seen[tenant] = true
+	}
 }
 
 // Keys lists every configuration key (dotted YAML path) with its environment name.
@@ -633,12 +820,12 @@ func applyEnv(cfg *Config, env []string) error {
 // scriptVars are EKYC_* variables that belong to the tools around the node
 // (tests, deploy/local scripts, make models), not to its configuration.
 var scriptVars = map[string]bool{
-	"EKYC_CONFIG": true, "EKYC_CACHE_DIR": true, "EKYC_MODELS_DIR": true,
+	"EKYC_CONFIG": true, "EKYC_CACHE_DIR": true, "EKYC_MODELS_DIR": true, "EKYC_SANCTIONS_DIR": true,
 	"EKYC_KAFKA_HEAP": true, "EKYC_KAFKA_START_TIMEOUT": true, "EKYC_KAFKA_STOP_TIMEOUT": true, "EKYC_KAFKA_VERSION": true,
 }
 
 func notConfig(k string) bool {
-	for _, p := range []string{"EKYC_TEST_", "EKYC_CASSANDRA_", "EKYC_ETCD_", "EKYC_TRITON_"} {
+	for _, p := range []string{"EKYC_TEST_", "EKYC_CASSANDRA_", "EKYC_ETCD_", "EKYC_TRITON_", "EKYC_CLICKHOUSE_", "EKYC_MILVUS_", "EKYC_WATCHMAN_", "EKYC_BENCH_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}
@@ -686,16 +873,28 @@ func setFromString(f reflect.Value, s string) error {
 		}
 		f.SetBool(b)
 	case reflect.Slice:
-		if f.Type().Elem().Kind() != reflect.String {
-			return fmt.Errorf("cannot be set from the environment (edit the YAML file)")
-		}
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
 				parts = append(parts, p)
 			}
 		}
-		f.Set(reflect.ValueOf(parts))
+		switch f.Type().Elem() {
+		case reflect.TypeOf(""):
+			f.Set(reflect.ValueOf(parts))
+		case reflect.TypeOf(Duration(0)):
+			ds := make([]Duration, len(parts))
+			for i, p := range parts {
+				d, err := time.ParseDuration(p)
+				if err != nil {
+					return err
+				}
+				ds[i] = Duration(d)
+			}
+			f.Set(reflect.ValueOf(ds))
+		default:
+			return fmt.Errorf("cannot be set from the environment (edit the YAML file)")
+		}
 	default:
 		return fmt.Errorf("unsupported kind %s", f.Kind())
 	}

@@ -107,3 +107,19 @@ func TestClusterSampleConfigsLoad(t *testing.T) {
 		require.Len(t, cfg.Kafka.Brokers, 3)
 	}
 }
+
+func TestWithDataDir(t *testing.T) {
+	a := t.TempDir()
+	cfg, err := Load("", []string{"EKYC_DATA_DIR=" + a, "EKYC_IMAGES_DIR=/srv/images"})
+	require.NoError(t, err)
+	b := t.TempDir()
+	moved, err := cfg.WithDataDir(b)
+	require.NoError(t, err)
+	require.Equal(t, b, moved.DataDir)
+	require.Equal(t, filepath.Join(b, "sessions"), moved.Store.Pebble.Dir)
+	require.Equal(t, filepath.Join(b, "vectors"), moved.Vectors.Dir)
+	require.Equal(t, filepath.Join(b, "keys", "master.key"), moved.MasterKeyFile)
+	require.Equal(t, "file://"+filepath.ToSlash(filepath.Join(b, "blobs")), moved.Blobs.URL)
+	require.Equal(t, "/srv/images", moved.Images.Dir, "an explicit path stays")
+	require.Equal(t, filepath.Join(a, "sessions"), cfg.Store.Pebble.Dir, "the original is unchanged")
+}

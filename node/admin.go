@@ -2,7 +2,6 @@ package node
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -13,7 +12,7 @@ func (n *Node) startAdmin() error {
 	if n.cfg.Admin.Listen == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", n.cfg.Admin.Listen)
+	ln, err := listen(n.cfg.Admin.Listen, n.cfg.Admin.TLS)
 	if err != nil {
 		return fmt.Errorf("node: admin listener: %w", err)
 	}

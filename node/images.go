@@ -17,10 +17,12 @@ var ErrImageRef = errors.New("node: unreadable image reference")
 // imageLoader reads the bytes behind an ImageRef URI. It accepts
 // `data:<type>;base64,<bytes>` and `file://<path>` with the path inside the
 // configured images directory (never outside it: no traversal, no symlink
-// escape). The encrypted blob store (issue 8) adds its own scheme.
+// escape), and `blob:` references to the encrypted blob store (images
+// uploaded through the gateway), read and decrypted by blobs.
 type imageLoader struct {
 	root     string // absolute, symlinks resolved; "" disables file://
 	maxBytes int64
+	blobs    func(ctx context.Context, uri string) ([]byte, error) // nil: no blob store
 }
 
 func newImageLoader(dir string, maxBytes int64) (*imageLoader, error) {
@@ -42,8 +44,13 @@ func newImageLoader(dir string, maxBytes int64) (*imageLoader, error) {
 	return l, nil
 }
 
-func (l *imageLoader) Load(_ context.Context, uri string) ([]byte, error) {
+func (l *imageLoader) Load(ctx context.Context, uri string) ([]byte, error) {
 	switch {
+	case strings.HasPrefix(uri, "blob:"):
+		if l.blobs == nil {
+			return nil, fmt.Errorf("%w: no blob store", ErrImageRef)
+		}
+		return l.blobs(ctx, uri)
 	case strings.HasPrefix(uri, "data:"):
 		meta, payload, ok := strings.Cut(strings.TrimPrefix(uri, "data:"), ",")
 		if !ok || !strings.HasSuffix(meta, ";base64") {
@@ -86,6 +93,6 @@ func (l *imageLoader) Load(_ context.Context, uri string) ([]byte, error) {
 		}
 		return b, nil
 	default:
-		return nil, fmt.Errorf("%w: unsupported scheme (want data: or file://)", ErrImageRef)
+		return nil, fmt.Errorf("%w: unsupported scheme (want data:, file:// or blob:)", ErrImageRef)
 	}
 }

@@ -416,7 +416,8 @@ func TestKafkaRebalanceInFlight(t *testing.T) {
 	opts := []node.Option{node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }), node.WithStore(store)}
 	cfgA, cfgB := cfg, cfg
 	cfgA.NodeID, cfgB.NodeID = "rebalance-a", "rebalance-b"
-	cfgB.DataDir = t.TempDir()
+	cfgB, err := cfgB.WithDataDir(t.TempDir()) // its own vector index, keys, blobs...
+	require.NoError(t, err)
 	a, err := node.Start(ctx, cfgA, opts...)
 	require.NoError(t, err)
 	defer a.Close(true)

@@ -173,6 +173,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if n.lists != nil {
 		deps.Checkers[ekycv1.CheckKind_CHECK_KIND_SCREENING] = n.screeningChecker()
 	}
+	if err := n.registerDBVerify(deps); err != nil {
+		return nil, fmt.Errorf("node: dbverify: %w", err)
+	}
 	deps.AfterDecided = n.afterDecided
 	if err := n.startAnalytics(ctx); err != nil {
 		return nil, fmt.Errorf("node: analytics: %w", err)

@@ -7,6 +7,8 @@
 //	ekyc face inspect IMAGE           per-face signals, print JSON
 //	ekyc analytics REPORT             run an analyst report against the analytics store
 //	ekyc migrate [-config FILE]       create the CQL keyspace and tables, and the analytics schema
+//	ekyc tenant|key|webhook-secret    manage tenants, API keys and webhook secrets (node stopped)
+//	ekyc audit verify|list            check and read the hash-chained audit log
 //	ekyc version
 package main
 
@@ -32,6 +34,11 @@ commands:
   screen -batch FILE.jsonl       screen one query per line (bulk re-screening), one JSON result per line
   analytics REPORT [-tenant T] [-from D] [-to D] [-csv]   run an analyst report (ekyc analytics -list)
   migrate    create the CQL keyspace and tables (store.backend=cql) and the analytics schema
+  tenant create|update|list      manage tenants (ekyc tenant for flags)
+  key create|list|revoke         manage API keys; create prints the key once
+  webhook-secret rotate|retire   rotate a tenant's webhook signing secret; rotate prints it once
+  audit verify|list              check the audit log's hash chain (prints the head to anchor), list entries
+             tenant, key, webhook-secret and audit open <data_dir> directly: stop the node first
   version    print the version
 `
 
@@ -65,6 +72,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdScreen(args[1:], stdout, stderr)
 	case "analytics":
 		return cmdAnalytics(args[1:], stdout, stderr)
+	case "tenant":
+		return cmdTenant(args[1:], stdout, stderr)
+	case "key":
+		return cmdKey(args[1:], stdout, stderr)
+	case "webhook-secret":
+		return cmdWebhookSecret(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0

@@ -92,6 +92,19 @@ func New(master []byte) (*Keyring, error) {
 // linked into place; of two processes racing to create it, one wins and
 // both use its key.
 func LoadOrCreateKeyFile(path string) (*Keyring, error) {
+	key, err := LoadOrCreateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	return New(key)
+}
+
+// LoadOrCreateKey is LoadOrCreateKeyFile without the Keyring: it returns
+// the 32 raw key bytes of the key file at path, creating the file as
+// LoadOrCreateKeyFile does. The caller owns the slice and should clear it
+// once the key is expanded (store/keys.FileMaster does).
+func LoadOrCreateKey(path string) ([]byte, error) {
 	key, err := readKeyFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := createKeyFile(path); err != nil {
@@ -102,8 +115,7 @@ func LoadOrCreateKeyFile(path string) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer clear(key)
-	return New(key)
+	return key, nil
 }
 
 func readKeyFile(path string) ([]byte, error) {

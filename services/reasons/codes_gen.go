@@ -108,6 +108,18 @@ const (
 	ScreeningMediaUnavailable = "SCREENING_MEDIA_UNAVAILABLE"
 	// ScreeningNoName is: Screening was requested but the applicant has no name to screen
 	ScreeningNoName = "SCREENING_NO_NAME"
+	// DatabaseNoMatch is: The registry holds no record for the declared identity, or none of the fields it compared (name, date of birth, document number, ...) matched
+	DatabaseNoMatch = "DATABASE_NO_MATCH"
+	// DatabasePartialMatch is: The registry matched some of the declared fields and not others (for example the name matches and the date of birth differs); the database.<field>.match signals say which
+	DatabasePartialMatch = "DATABASE_PARTIAL_MATCH"
+	// DatabaseInconclusive is: The registry answered but compared none of the declared fields (every field not available)
+	DatabaseInconclusive = "DATABASE_INCONCLUSIVE"
+	// DatabaseInsufficientData is: The request lacks data the registry connector requires (its mapping's required inputs, e.g. a date of birth or a document number), so the registry was not asked
+	DatabaseInsufficientData = "DATABASE_INSUFFICIENT_DATA"
+	// DatabaseUnavailable is: The registry could not be reached after the connector's retries (connection error, timeout, HTTP 5xx or 429), or its circuit breaker is open; the check status is ERROR
+	DatabaseUnavailable = "DATABASE_UNAVAILABLE"
+	// DatabaseResponseInvalid is: The registry refused the request (HTTP 4xx, including a missing or wrong credential) or answered with a response the connector's mapping cannot read (malformed JSON, a missing field, an unexpected value); the check status is ERROR
+	DatabaseResponseInvalid = "DATABASE_RESPONSE_INVALID"
 	// CheckTimeout is: A check did not finish within its deadline after all retries
 	CheckTimeout = "CHECK_TIMEOUT"
 	// CheckError is: A check failed with an error after all retries
@@ -178,6 +190,12 @@ var All = []Info{
 	{Code: ScreeningAdverseMedia, Category: "screening", Severity: "warning", Description: "The adverse-media provider returned articles about the applicant at or above screening.media.min_score relevance."},
 	{Code: ScreeningMediaUnavailable, Category: "screening", Severity: "warning", Description: "Adverse-media search was configured but the provider failed or its circuit is open; the sanctions/PEP part of the check still ran."},
 	{Code: ScreeningNoName, Category: "screening", Severity: "warning", Description: "Screening was requested but the applicant has no name to screen."},
+	{Code: DatabaseNoMatch, Category: "database", Severity: "critical", Description: "The registry holds no record for the declared identity, or none of the fields it compared (name, date of birth, document number, ...) matched."},
+	{Code: DatabasePartialMatch, Category: "database", Severity: "warning", Description: "The registry matched some of the declared fields and not others (for example the name matches and the date of birth differs); the database.<field>.match signals say which."},
+	{Code: DatabaseInconclusive, Category: "database", Severity: "warning", Description: "The registry answered but compared none of the declared fields (every field not available)."},
+	{Code: DatabaseInsufficientData, Category: "database", Severity: "warning", Description: "The request lacks data the registry connector requires (its mapping's required inputs, e.g. a date of birth or a document number), so the registry was not asked."},
+	{Code: DatabaseUnavailable, Category: "database", Severity: "warning", Description: "The registry could not be reached after the connector's retries (connection error, timeout, HTTP 5xx or 429), or its circuit breaker is open; the check status is ERROR."},
+	{Code: DatabaseResponseInvalid, Category: "database", Severity: "warning", Description: "The registry refused the request (HTTP 4xx, including a missing or wrong credential) or answered with a response the connector's mapping cannot read (malformed JSON, a missing field, an unexpected value); the check status is ERROR."},
 	{Code: CheckTimeout, Category: "system", Severity: "warning", Description: "A check did not finish within its deadline after all retries."},
 	{Code: CheckError, Category: "system", Severity: "warning", Description: "A check failed with an error after all retries."},
 	{Code: CheckUnavailable, Category: "system", Severity: "warning", Description: "The requested check kind is not available on this node."},

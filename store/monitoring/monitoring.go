@@ -81,6 +81,10 @@ type Store interface {
 	// (ErrNotFound if it is not).
 	SetKnownHits(ctx context.Context, tenant, session string, entityIDs []string) error
 
+	// Unenrol removes a subject (erasure of the applicant's data). It is
+	// idempotent: removing a subject that is not enrolled succeeds.
+	Unenrol(ctx context.Context, tenant, session string) error
+
 	// Close releases the store. It is idempotent; other calls after Close
 	// return ErrClosed.
 	Close() error

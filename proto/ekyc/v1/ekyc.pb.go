@@ -1377,7 +1377,15 @@ type SessionState struct {
 	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// When the first event of this session was received by the node.
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// At rest, the request sealed (AES-256-GCM) with the session's data key
+	// by store/sessions/sealed, which clears request before writing and
+	// restores it on read. Erasure destroys the key: the request is then
+	// unreadable and request stays empty.
+	SealedRequest []byte `protobuf:"bytes,12,opt,name=sealed_request,json=sealedRequest,proto3" json:"sealed_request,omitempty"`
+	// When the session's images and PII were erased (crypto-shredded); the
+	// decision record is kept without them.
+	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1485,6 +1493,20 @@ func (x *SessionState) GetUpdatedAt() *timestamppb.Timestamp {
 func (x *SessionState) GetReceivedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *SessionState) GetSealedRequest() []byte {
+	if x != nil {
+		return x.SealedRequest
+	}
+	return nil
+}
+
+func (x *SessionState) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
 	}
 	return nil
 }
@@ -1865,7 +1887,7 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\flist_version\x18\x04 \x01(\tR\vlistVersion\x12'\n" +
 	"\x03hit\x18\x05 \x01(\v2\x15.ekyc.v1.ScreeningHitR\x03hit\x129\n" +
 	"\n" +
-	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x88\x04\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe8\x04\n" +
 	"\fSessionState\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -1882,7 +1904,9 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"updated_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n" +
 	"\vreceived_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"Y\n" +
+	"receivedAt\x12%\n" +
+	"\x0esealed_request\x18\f \x01(\fR\rsealedRequest\x127\n" +
+	"\terased_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"Y\n" +
 	"\vEventSource\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
@@ -2011,16 +2035,17 @@ var file_ekyc_v1_ekyc_proto_depIdxs = []int32{
 	22, // 25: ekyc.v1.SessionState.created_at:type_name -> google.protobuf.Timestamp
 	22, // 26: ekyc.v1.SessionState.updated_at:type_name -> google.protobuf.Timestamp
 	22, // 27: ekyc.v1.SessionState.received_at:type_name -> google.protobuf.Timestamp
-	10, // 28: ekyc.v1.ProcessVerification.request:type_name -> ekyc.v1.VerificationRequest
-	17, // 29: ekyc.v1.ProcessVerification.source:type_name -> ekyc.v1.EventSource
-	5,  // 30: ekyc.v1.ProcessVerification.reply_encoding:type_name -> ekyc.v1.Encoding
-	4,  // 31: ekyc.v1.ProcessAck.status:type_name -> ekyc.v1.SessionStatus
-	14, // 32: ekyc.v1.ProcessAck.decision:type_name -> ekyc.v1.Decision
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	22, // 28: ekyc.v1.SessionState.erased_at:type_name -> google.protobuf.Timestamp
+	10, // 29: ekyc.v1.ProcessVerification.request:type_name -> ekyc.v1.VerificationRequest
+	17, // 30: ekyc.v1.ProcessVerification.source:type_name -> ekyc.v1.EventSource
+	5,  // 31: ekyc.v1.ProcessVerification.reply_encoding:type_name -> ekyc.v1.Encoding
+	4,  // 32: ekyc.v1.ProcessAck.status:type_name -> ekyc.v1.SessionStatus
+	14, // 33: ekyc.v1.ProcessAck.decision:type_name -> ekyc.v1.Decision
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_ekyc_v1_ekyc_proto_init() }

@@ -94,6 +94,8 @@ type Store struct {
 	closed   atomic.Bool
 
 	insertStmt, selectStmt, updateStmt, pageStmt     string
+	deleteStmt                                       string
+	deleteNames                                      []string
 	insertNames, selectNames, updateNames, pageNames []string
 }
 
@@ -163,6 +165,7 @@ func newStore(cfg Config, session gocqlx.Session, keys *envelope.Keyring, o opti
 		Where(key...).
 		Existing().
 		ToCql()
+	s.deleteStmt, s.deleteNames = qb.Delete(t).Where(key...).ToCql()
 	s.pageStmt, s.pageNames = qb.Select(t).
 		Columns("session_id", "record").
 		Where(qb.Eq("tenant_id"), qb.Eq("bucket"), qb.GtNamed("session_id", "after")).
@@ -359,6 +362,24 @@ func (s *Store) SetKnownHits(ctx context.Context, tenant, session string, entity
 	}
 	if !applied {
 		return fmt.Errorf("%w: %q/%q", monitoring.ErrNotFound, tenant, session)
+	}
+	return nil
+}
+
+// Unenrol implements monitoring.Store: a plain delete (tombstone) at the
+// store's consistency; Cassandra drops the sealed value at compaction after
+// gc_grace_seconds.
+func (s *Store) Unenrol(ctx context.Context, tenant, session string) error {
+	if err := monitoring.ValidateKey(tenant, session); err != nil {
+		return err
+	}
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	q := s.session.ContextQuery(ctx, s.deleteStmt, s.deleteNames).BindMap(keyArgs(tenant, session))
+	defer q.Release()
+	if err := q.Consistency(s.cfg.Consistency).Exec(); err != nil {
+		return fmt.Errorf("monitoring cqlstore: unenrol %q/%q: %w", tenant, session, s.mapErr(err))
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) monitoring.Store) {
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("InvalidArguments", func(t *testing.T) { testInvalidArguments(t, newStore(t)) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenantIsolation(t, newStore(t)) })
+	t.Run("Unenrol", func(t *testing.T) { testUnenrol(t, newStore(t)) })
 	t.Run("ManyWithWritesDuringIteration", func(t *testing.T) { testMany(t, newStore(t)) })
 	t.Run("CallbackErrorStops", func(t *testing.T) { testCallbackError(t, newStore(t)) })
 	t.Run("ConcurrentEnrol", func(t *testing.T) { testConcurrentEnrol(t, newStore(t)) })
@@ -168,6 +169,25 @@ func testTenantIsolation(t *testing.T, s monitoring.Store) {
 	}
 	require.ErrorIs(t, s.SetKnownHits(ctx, "a/b", "b/c", nil), monitoring.ErrNotFound)
 	require.Empty(t, All(ctx, t, s, "b"))
+}
+
+func testUnenrol(t *testing.T, s monitoring.Store) {
+	ctx := ctxFor(t)
+	require.NoError(t, s.Enrol(ctx, NewSubject("a", "s-1", "x")))
+	require.NoError(t, s.Enrol(ctx, NewSubject("a", "s-2")))
+	require.NoError(t, s.Enrol(ctx, NewSubject("b", "s-1")))
+	require.NoError(t, s.Unenrol(ctx, "a", "s-1"))
+	require.NoError(t, s.Unenrol(ctx, "a", "s-1"), "idempotent")
+	require.NoError(t, s.Unenrol(ctx, "a", "never"))
+	got := All(ctx, t, s, "a")
+	require.Len(t, got, 1)
+	require.Equal(t, "s-2", got[0].Session)
+	require.Len(t, All(ctx, t, s, "b"), 1, "another tenant's subject of the same session id stays")
+	require.ErrorIs(t, s.SetKnownHits(ctx, "a", "s-1", nil), monitoring.ErrNotFound)
+	require.ErrorIs(t, s.Unenrol(ctx, "", "s-1"), monitoring.ErrInvalidArgument)
+	// Enrolling again after erasure is a new subject.
+	require.NoError(t, s.Enrol(ctx, NewSubject("a", "s-1")))
+	require.Len(t, All(ctx, t, s, "a"), 2)
 }
 
 func testMany(t *testing.T, s monitoring.Store) {

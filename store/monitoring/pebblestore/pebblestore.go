@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -243,6 +244,31 @@ func (s *Store) SetKnownHits(ctx context.Context, tenant, session string, entity
 	}
 	if err := s.db.Set(key, val, pebble.Sync); err != nil {
 		return fmt.Errorf("monitoring pebblestore: set known hits of %q/%q: %w", tenant, session, err)
+	}
+	return nil
+}
+
+// Unenrol implements monitoring.Store. The record is deleted and its key
+// range compacted, so the sealed value leaves the SSTs as well (it was
+// sealed under the master key; the WAL keeps it until the WAL file is
+// recycled).
+func (s *Store) Unenrol(ctx context.Context, tenant, session string) error {
+	if err := monitoring.ValidateKey(tenant, session); err != nil {
+		return err
+	}
+	key := Key(tenant, session)
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.closeMu.RUnlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.db.Delete(key, pebble.Sync); err != nil {
+		return fmt.Errorf("monitoring pebblestore: unenrol %q/%q: %w", tenant, session, err)
+	}
+	end := append(slices.Clone(key), 0)
+	if err := s.db.Compact(ctx, key, end, false); err != nil {
+		return fmt.Errorf("monitoring pebblestore: unenrol %q/%q: compact: %w", tenant, session, err)
 	}
 	return nil
 }
