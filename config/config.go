@@ -401,7 +401,7 @@ func Default() Config {
 		Face: Face{MatchThreshold: 0.65, DedupThreshold: 0.6},
 		Analytics: Analytics{Backend: "duckdb", Group: "ekyc-analytics", BatchSize: 1000, MaxAge: Duration(time.Second), MaxBuffered: 20000,
 			ClickHouse: ClickHouseConfig{Database: "ekyc", DialTimeout: Duration(5 * time.Second)}},
-		Vectors:   Vectors{Backend: "hnsw", Milvus: Milvus{Collection: "ekyc_faces"}},
+		Vectors: Vectors{Backend: "hnsw", Milvus: Milvus{Collection: "ekyc_faces"}},
 		Gateway: Gateway{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, ImageMaxBytes: 10 << 20, ImageMinSide: 200, ImageMaxSide: 8000,
 			TenantRPS: 200, TenantBurst: 400, KeyRPS: 100, KeyBurst: 200},
 		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4,
