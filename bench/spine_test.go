@@ -51,7 +51,7 @@ func runSpine(b *testing.B, total, rate int) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	cfg, err := config.Load("", []string{
 		"EKYC_DATA_DIR=" + b.TempDir(),
-		"EKYC_ADMIN_LISTEN=127.0.0.1:0",
+		"EKYC_ADMIN_LISTEN=127.0.0.1:0", "EKYC_GATEWAY_LISTEN=127.0.0.1:0",
 		"EKYC_KAFKA_EMBEDDED_PORT=0",
 		"EKYC_KAFKA_PARTITIONS=8",
 		"EKYC_POLICIES_DIR=" + filepath.Join("..", "deploy", "policies"),

@@ -245,6 +245,10 @@ type Webhooks struct {
 	Schedule []Duration `yaml:"schedule"`
 	// PerEndpoint bounds concurrent deliveries to one receiver host.
 	PerEndpoint int `yaml:"per_endpoint"`
+	// AllowPrivate lets receivers be on loopback or private addresses;
+	// multi-tenant deployments set it false (SSRF: a tenant's URL must
+	// not reach internal services).
+	AllowPrivate bool `yaml:"allow_private"`
 }
 
 // Retention configures the erasure of applicants' images and PII.
@@ -404,7 +408,7 @@ func Default() Config {
 		Vectors: Vectors{Backend: "hnsw", Milvus: Milvus{Collection: "ekyc_faces"}},
 		Gateway: Gateway{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, ImageMaxBytes: 10 << 20, ImageMinSide: 200, ImageMaxSide: 8000,
 			TenantRPS: 200, TenantBurst: 400, KeyRPS: 100, KeyBurst: 200},
-		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4,
+		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4, AllowPrivate: true,
 			Schedule: []Duration{Duration(time.Second), Duration(5 * time.Second), Duration(30 * time.Second), Duration(5 * time.Minute), Duration(30 * time.Minute)}},
 		Retention: Retention{Interval: Duration(time.Hour), KeepDecisions: true},
 		Images:    Images{Dir: "", MaxBytes: 10 << 20},

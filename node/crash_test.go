@@ -126,7 +126,7 @@ func TestCrashRecovery(t *testing.T) {
 		"EKYC_KAFKA_COMMIT_INTERVAL=100ms",
 		"EKYC_KAFKA_SESSION_TIMEOUT=6s",
 		"EKYC_DATA_DIR=" + dataDir,
-		"EKYC_ADMIN_LISTEN=127.0.0.1:0",
+		"EKYC_ADMIN_LISTEN=127.0.0.1:0", "EKYC_GATEWAY_LISTEN=127.0.0.1:0",
 		"EKYC_POLICIES_DIR=" + mustAbs(t, filepath.Join("..", "deploy", "policies")),
 		"EKYC_NODE_ID=crash",
 	}

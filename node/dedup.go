@@ -70,7 +70,7 @@ func (n *Node) startDedup(ctx context.Context) error {
 			if len(req.GetSelfies()) == 0 {
 				return nil, errors.New("no selfie")
 			}
-			return n.images.Load(ctx, req.GetSelfies()[0].GetUri())
+			return n.images.Load(ctx, req.GetTenantId(), req.GetSelfies()[0].GetUri())
 		},
 		runner: n.runner(),
 		cache:  map[string]cachedEmbedding{},

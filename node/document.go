@@ -40,7 +40,7 @@ func (n *Node) documentChecker() session.Checker {
 			return &ekycv1.CheckResult{Kind: ekycv1.CheckKind_CHECK_KIND_DOCUMENT, Status: ekycv1.CheckStatus_CHECK_STATUS_FAIL,
 				ReasonCodes: []string{code}, Error: msg, Signals: []*ekycv1.Signal{signal.Flag(document.SignalMRZPresent, false)}}
 		}
-		data, err := n.images.Load(ctx, doc.GetImages()[0].GetUri())
+		data, err := n.images.Load(ctx, req.GetTenantId(), doc.GetImages()[0].GetUri())
 		if err != nil {
 			return fail(reasons.DocImageUnreadable, "document image: "+err.Error()), nil
 		}

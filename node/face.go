@@ -112,14 +112,14 @@ func (n *Node) faceChecker() session.Checker {
 		if len(req.GetSelfies()) == 0 {
 			return fail(reasons.FaceImageUnreadable, "no selfie image in the request"), nil
 		}
-		selfie, err := n.images.Load(ctx, req.GetSelfies()[0].GetUri())
+		selfie, err := n.images.Load(ctx, req.GetTenantId(), req.GetSelfies()[0].GetUri())
 		if err != nil {
 			return fail(reasons.FaceImageUnreadable, "selfie: "+err.Error()), nil
 		}
 		var doc []byte
 		for _, im := range req.GetDocument().GetImages() {
 			if im.GetSide() == "" || im.GetSide() == "front" || im.GetSide() == "portrait" {
-				if doc, err = n.images.Load(ctx, im.GetUri()); err != nil {
+				if doc, err = n.images.Load(ctx, req.GetTenantId(), im.GetUri()); err != nil {
 					return fail(reasons.FaceImageUnreadable, "document image: "+err.Error()), nil
 				}
 				break

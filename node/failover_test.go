@@ -209,7 +209,7 @@ func TestClusterFailover(t *testing.T) {
 		"EKYC_STORE_BACKEND=cql",
 		"EKYC_STORE_CQL_HOSTS=" + cqlHosts,
 		"EKYC_STORE_CQL_KEYSPACE=" + keyspace,
-		"EKYC_ADMIN_LISTEN=127.0.0.1:0",
+		"EKYC_ADMIN_LISTEN=127.0.0.1:0", "EKYC_GATEWAY_LISTEN=127.0.0.1:0",
 		"EKYC_POLICIES_DIR=" + mustAbs(t, filepath.Join("..", "deploy", "policies")),
 	}
 	cfg, err := config.Load("", append(append([]string{}, common...), "EKYC_NODE_ID=test"))

@@ -22,7 +22,7 @@ var ErrImageRef = errors.New("node: unreadable image reference")
 type imageLoader struct {
 	root     string // absolute, symlinks resolved; "" disables file://
 	maxBytes int64
-	blobs    func(ctx context.Context, uri string) ([]byte, error) // nil: no blob store
+	blobs    func(ctx context.Context, tenant, uri string) ([]byte, error) // nil: no blob store
 }
 
 func newImageLoader(dir string, maxBytes int64) (*imageLoader, error) {
@@ -44,13 +44,15 @@ func newImageLoader(dir string, maxBytes int64) (*imageLoader, error) {
 	return l, nil
 }
 
-func (l *imageLoader) Load(ctx context.Context, uri string) ([]byte, error) {
+// Load reads the image behind uri for a request of tenant: a blob: reference
+// must name the tenant's own blob (another tenant's is refused).
+func (l *imageLoader) Load(ctx context.Context, tenant, uri string) ([]byte, error) {
 	switch {
 	case strings.HasPrefix(uri, "blob:"):
 		if l.blobs == nil {
 			return nil, fmt.Errorf("%w: no blob store", ErrImageRef)
 		}
-		return l.blobs(ctx, uri)
+		return l.blobs(ctx, tenant, uri)
 	case strings.HasPrefix(uri, "data:"):
 		meta, payload, ok := strings.Cut(strings.TrimPrefix(uri, "data:"), ",")
 		if !ok || !strings.HasSuffix(meta, ";base64") {

@@ -30,7 +30,11 @@ import (
 	"github.com/openekyc/ekyc/services/intake"
 	"github.com/openekyc/ekyc/services/reasons"
 	"github.com/openekyc/ekyc/services/screening/media"
+	"github.com/openekyc/ekyc/store/apistate"
+	"github.com/openekyc/ekyc/store/audit"
+	"github.com/openekyc/ekyc/store/keys"
 	"github.com/openekyc/ekyc/store/sessions"
+	"github.com/openekyc/ekyc/store/sessions/sealed"
 	"github.com/openekyc/ekyc/streams"
 	"github.com/openekyc/ekyc/streams/codec"
 )
@@ -79,6 +83,12 @@ type Node struct {
 	monitor   *monitor
 	analytics *analyticsSink
 	dedup     *dedup
+	protect   *protection
+	apiState  *apistate.Store
+	api       *http.Server
+	apiLn     net.Listener
+	hooks     *webhookLog
+	stop      chan struct{} // closed by Close
 
 	ready     atomic.Bool
 	runDone   chan struct{}
@@ -91,7 +101,7 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	for _, opt := range opts {
 		opt(&o)
 	}
-	n = &Node{cfg: cfg, log: o.logger.With("node", cfg.NodeID), now: o.now, reg: prometheus.NewRegistry(), runDone: make(chan struct{})}
+	n = &Node{cfg: cfg, log: o.logger.With("node", cfg.NodeID), now: o.now, reg: prometheus.NewRegistry(), runDone: make(chan struct{}), stop: make(chan struct{})}
 	started := n // the named result is nil on the error returns
 	defer func() {
 		if err != nil {
@@ -128,6 +138,18 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 
 	if n.images, err = newImageLoader(cfg.Images.Dir, cfg.Images.MaxBytes); err != nil {
 		return nil, fmt.Errorf("node: images dir: %w", err)
+	}
+	if err := n.startProtection(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.startWebhooks(ctx); err != nil {
+		return nil, err
+	}
+	if n.ownStore && cfg.Store.Backend == "pebble" {
+		// The applicant's data in the session state is sealed with the
+		// session's data key (erasure shreds it). On CQL the key ring would
+		// have to be shared by every node: not yet (docs/DESIGN.md).
+		n.store = sealed.New(n.store, n.protect.ring, sealed.ShreddedIs(keys.ErrShredded))
 	}
 	deps := &session.Deps{
 		Store:          n.store,
@@ -200,6 +222,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 			n.log.Error("consumer stopped", "err", err)
 		}
 	}()
+	if err := n.startGateway(ctx); err != nil {
+		return nil, err
+	}
 	n.ready.Store(true)
 	n.log.Info("node started", "brokers", n.brokers, "store", cfg.Store.Backend, "cluster", n.member.Address(), "admin", n.AdminAddr())
 	return n, nil
@@ -246,6 +271,12 @@ func (n *Node) Registry() *prometheus.Registry { return n.reg }
 func (n *Node) Close(graceful bool) {
 	n.closeOnce.Do(func() {
 		n.ready.Store(false)
+		close(n.stop)
+		if n.api != nil { // no new API requests; in-flight ones finish
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = n.api.Shutdown(sctx)
+			cancel()
+		}
 		if n.consumer != nil {
 			n.consumer.Close(graceful)
 			select {
@@ -281,6 +312,11 @@ func (n *Node) Close(graceful bool) {
 		if n.store != nil && n.ownStore {
 			_ = n.store.Close()
 		}
+		if n.apiState != nil {
+			_ = n.apiState.Close()
+		}
+		n.hooks.close()   // before the tenants store it reads secrets from
+		n.protect.close() // after the store: the sealed store uses the ring
 		if n.embedded != nil {
 			n.embedded.Close()
 		}
@@ -304,7 +340,14 @@ func (n *Node) afterDecided(ctx context.Context, st *ekycv1.SessionState) error 
 			return err
 		}
 	}
-	return nil
+	if n.hooks != nil {
+		if err := n.hooks.afterDecided(ctx, n, st); err != nil {
+			return err
+		}
+	}
+	d := st.GetDecision()
+	return n.record(ctx, audit.Entry{Tenant: st.GetTenantId(), Actor: "node:" + n.cfg.NodeID, Action: audit.ActionSessionDecided,
+		Subject: st.GetSessionId(), Details: map[string]string{"decision_id": d.GetDecisionId(), "outcome": outcomeName(d.GetOutcome())}})
 }
 
 // handle is the streams handler for one request record. Permanent problems
@@ -321,7 +364,7 @@ func (n *Node) handle(ctx context.Context, rec *kgo.Record) error {
 	if len(rec.Key) > 0 && string(rec.Key) != req.GetSessionId() {
 		return streams.Reject(reasons.InputKeyMismatch, "record key differs from session_id")
 	}
-	if _, ok := n.tenants[req.GetTenantId()]; !ok {
+	if _, ok := n.tenant(ctx, req.GetTenantId()); !ok {
 		return streams.Reject(reasons.InputUnknownTenant, "unknown tenant "+req.GetTenantId())
 	}
 	if _, err := n.policyFor(req); err != nil {
@@ -349,7 +392,8 @@ func (n *Node) handle(ctx context.Context, rec *kgo.Record) error {
 func (n *Node) policyFor(req *ekycv1.VerificationRequest) (*decision.Policy, error) {
 	id := req.GetPolicyId()
 	if id == "" {
-		id = n.tenants[req.GetTenantId()].DefaultPolicy
+		t, _ := n.tenant(context.Background(), req.GetTenantId())
+		id = t.DefaultPolicy
 	}
 	return n.policies.Get(id)
 }

@@ -30,7 +30,7 @@ func testConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg, err := config.Load("", []string{
 		"EKYC_DATA_DIR=" + t.TempDir(),
-		"EKYC_ADMIN_LISTEN=127.0.0.1:0",
+		"EKYC_ADMIN_LISTEN=127.0.0.1:0", "EKYC_GATEWAY_LISTEN=127.0.0.1:0",
 		"EKYC_KAFKA_EMBEDDED_PORT=0",
 		"EKYC_KAFKA_PARTITIONS=4",
 		"EKYC_KAFKA_COMMIT_INTERVAL=200ms",

@@ -28,7 +28,7 @@ func TestSubmitSamples(t *testing.T) {
 	}
 	cfg, err := config.Load("", []string{
 		"EKYC_DATA_DIR=" + t.TempDir(),
-		"EKYC_ADMIN_LISTEN=",
+		"EKYC_ADMIN_LISTEN=", "EKYC_GATEWAY_LISTEN=",
 		"EKYC_KAFKA_EMBEDDED_PORT=0",
 		"EKYC_POLICIES_DIR=" + filepath.Join("..", "..", "deploy", "policies"),
 		"EKYC_CHECKS_TIMEOUT=20s", "EKYC_CLUSTER_REQUEST_TIMEOUT=90s",

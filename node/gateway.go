@@ -1,0 +1,142 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/openekyc/ekyc/config"
+	"github.com/openekyc/ekyc/gateway"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/store/apistate"
+	"github.com/openekyc/ekyc/store/audit"
+	"github.com/openekyc/ekyc/store/tenants"
+)
+
+// startGateway serves the HTTP API (gateway/) on gateway.listen, wired to
+// the node's stores: API keys from store/tenants, drafts in store/apistate
+// (PII sealed with the session's data key), images in the encrypted blob
+// store, submissions produced to the requests topic, status from the
+// session store, the audit log, erasure and the webhook delivery log.
+func (n *Node) startGateway(ctx context.Context) error {
+	if n.cfg.Gateway.Listen == "" {
+		return nil
+	}
+	st, err := apistate.Open(apiStateDir(n.cfg), n.protect.ring)
+	if err != nil {
+		return fmt.Errorf("node: api state: %w", err)
+	}
+	n.apiState = st
+	g := n.cfg.Gateway
+	deps := gateway.Deps{
+		Authenticator: authenticator{n.protect.tenants},
+		State:         st,
+		Blobs:         n.protect.blobs,
+		Publisher:     publisher{n},
+		SessionStates: n.store,
+		Auditor:       auditor{n},
+		Eraser:        eraser{n},
+	}
+	if n.hooks != nil {
+		deps.Webhooks = n.hooks
+	}
+	gw, err := gateway.New(deps,
+		gateway.WithBodyLimit(g.MaxBodyBytes),
+		gateway.WithImageLimits(gateway.ImageLimits{MaxBytes: g.ImageMaxBytes, MinWidth: g.ImageMinSide, MinHeight: g.ImageMinSide, MaxWidth: g.ImageMaxSide, MaxHeight: g.ImageMaxSide}),
+		gateway.WithRateLimits(gateway.Limit{Rate: g.TenantRPS, Burst: g.TenantBurst}, gateway.Limit{Rate: g.KeyRPS, Burst: g.KeyBurst}),
+		gateway.WithClock(n.now),
+		gateway.WithLogger(n.log.With("component", "gateway")),
+	)
+	if err != nil {
+		return fmt.Errorf("node: gateway: %w", err)
+	}
+	if n.api, n.apiLn, err = serveHTTP(g.Listen, g.TLS, gw); err != nil {
+		return fmt.Errorf("node: gateway listener: %w", err)
+	}
+	go n.purgeIdempotency(ctx)
+	return nil
+}
+
+// GatewayAddr is the HTTP API's address ("" when disabled).
+func (n *Node) GatewayAddr() string {
+	if n.apiLn == nil {
+		return ""
+	}
+	return n.apiLn.Addr().String()
+}
+
+// purgeIdempotency reclaims expired idempotency records hourly.
+func (n *Node) purgeIdempotency(context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+			if _, err := n.apiState.PurgeExpired(context.Background()); err != nil {
+				n.log.Warn("idempotency purge failed", "err", err)
+			}
+		}
+	}
+}
+
+// tenant returns the configuration of a tenant the node accepts: one of
+// the configuration's tenants, or one created with `ekyc tenant create`
+// (default policy "default", node-wide dedup and no monitoring).
+func (n *Node) tenant(ctx context.Context, id string) (config.Tenant, bool) {
+	if t, ok := n.tenants[id]; ok {
+		return t, true
+	}
+	if n.protect == nil {
+		return config.Tenant{}, false
+	}
+	if _, err := n.protect.tenants.Tenant(ctx, id); err != nil {
+		return config.Tenant{}, false
+	}
+	return config.Tenant{ID: id, DefaultPolicy: "default"}, true
+}
+
+type authenticator struct{ s *tenants.Store }
+
+func (a authenticator) Authenticate(ctx context.Context, secret string) (gateway.Principal, error) {
+	k, err := a.s.Authenticate(ctx, secret)
+	if err != nil {
+		if errors.Is(err, tenants.ErrUnauthenticated) {
+			return gateway.Principal{}, gateway.ErrUnauthenticated
+		}
+		return gateway.Principal{}, err
+	}
+	p := gateway.Principal{Tenant: k.Tenant, KeyID: k.ID}
+	for _, s := range k.Scopes {
+		p.Scopes = append(p.Scopes, string(s))
+	}
+	return p, nil
+}
+
+// publisher produces a gateway submission to the requests topic (protobuf,
+// keyed by session id), acknowledged by the in-sync replicas.
+type publisher struct{ n *Node }
+
+func (p publisher) Publish(ctx context.Context, req *ekycv1.VerificationRequest) error {
+	v, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	return p.n.producer.Produce(ctx, p.n.cfg.Kafka.Topics.Requests, []byte(req.GetSessionId()), v, nil)
+}
+
+type auditor struct{ n *Node }
+
+func (a auditor) Record(ctx context.Context, e gateway.AuditEvent) error {
+	return a.n.record(ctx, audit.Entry{Tenant: e.Tenant, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Details: e.Details})
+}
+
+type eraser struct{ n *Node }
+
+func (e eraser) Erase(ctx context.Context, tenant, session string) error {
+	return e.n.erase(ctx, tenant, session, "api")
+}
