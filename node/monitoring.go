@@ -56,6 +56,9 @@ type monitor struct {
 	threshold float64
 	topic     string
 	producer  alertProducer
+	// onAlert runs after an alert is published (the tenant's webhook);
+	// an error counts as a failed publish (retried with the same id).
+	onAlert func(ctx context.Context, a *ekycv1.MonitoringAlert) error
 	now       func() time.Time
 	log       *slog.Logger
 	// current is the index the screening check serves (the list manager's).
@@ -119,6 +122,10 @@ func (n *Node) startMonitoring(current func() *screening.Index) error {
 	if err := m.register(n.reg); err != nil {
 		_ = st.Close()
 		return err
+	}
+	if n.hooks != nil {
+		hooks := n.hooks
+		m.onAlert = func(ctx context.Context, a *ekycv1.MonitoringAlert) error { return hooks.alert(ctx, n, a) }
 	}
 	n.monitor = m
 	n.log.Info("ongoing monitoring enabled", "tenants", strings.Join(tenants, ","), "topic", m.topic)
@@ -363,11 +370,17 @@ func (m *monitor) publish(ctx context.Context, sub monitoring.Subject, hit *ekyc
 	}
 	ctx, cancel := context.WithTimeout(ctx, produceTimeout)
 	defer cancel()
-	return m.producer.Produce(ctx, m.topic, []byte(sub.Session), b, map[string]string{
+	if err := m.producer.Produce(ctx, m.topic, []byte(sub.Session), b, map[string]string{
 		codec.HeaderContentType: ct,
 		"ekyc-alert-id":         a.GetAlertId(),
 		"ekyc-tenant-id":        sub.Tenant,
-	})
+	}); err != nil {
+		return err
+	}
+	if m.onAlert != nil {
+		return m.onAlert(ctx, a)
+	}
+	return nil
 }
 
 // AlertID is deterministic per (tenant, session, entity, list version): a

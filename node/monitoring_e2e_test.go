@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/openekyc/ekyc/node"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/store/monitoring"
+	"github.com/openekyc/ekyc/store/tenants"
 	monitoringpebble "github.com/openekyc/ekyc/store/monitoring/pebblestore"
 )
 
@@ -107,6 +109,20 @@ func TestMonitoringEndToEnd(t *testing.T) {
 	cfg.Screening.Lists = []string{"ftm=" + listPath}
 	cfg.Screening.Refresh = config.Duration(200 * time.Millisecond)
 	cfg.Tenants = []config.Tenant{{ID: "demo", DefaultPolicy: "default", Monitoring: true}, {ID: "quiet", DefaultPolicy: "default"}}
+	// The tenant's webhook receives the alert too (the decision webhooks
+	// go there as well: no callback_url in the requests).
+	rcv := &flakyReceiver{up: true, delivered: map[string]int{}, outcomes: map[string]string{}}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	envKeys, err := envelope.LoadOrCreateKeyFile(cfg.MasterKeyFile)
+	require.NoError(t, err)
+	ts, err := tenants.Open(ctx, filepath.Join(cfg.DataDir, "tenants"), tenants.WithSealer(envKeys))
+	require.NoError(t, err)
+	require.NoError(t, ts.CreateTenant(ctx, tenants.Tenant{ID: "demo", Name: "Demo", WebhookURL: hook.URL + "/alerts"}))
+	secret, err := ts.RotateWebhookSecret(ctx, "demo")
+	require.NoError(t, err)
+	rcv.secrets = []string{secret}
+	require.NoError(t, ts.Close())
 	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }))
 	require.NoError(t, err)
 	defer n.Close(true)
@@ -170,6 +186,11 @@ func TestMonitoringEndToEnd(t *testing.T) {
 	require.Equal(t, "demo", header(rec, "ekyc-tenant-id"))
 	require.Equal(t, "application/x-protobuf", header(rec, "content-type"))
 	require.Equal(t, 1.0, counter(t, n, "ekyc_monitoring_alerts_total", ""))
+	require.Eventually(t, func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return rcv.delivered["alr_"+a.GetAlertId()] == 1 },
+		30*time.Second, 20*time.Millisecond, "the alert's webhook")
+	rcv.mu.Lock()
+	require.Zero(t, rcv.badSig)
+	rcv.mu.Unlock()
 
 	// The store, read back after the node is gone: one subject, the new hit
 	// known, the quiet tenant's applicant not enrolled.

@@ -127,6 +127,53 @@ func (w *webhookLog) afterDecided(ctx context.Context, n *Node, st *ekycv1.Sessi
 	return err
 }
 
+// alertEvent is the JSON body of a monitoring.alert webhook: the alert's
+// ids and the list entry that now matches (public list data), nothing of
+// the applicant.
+type alertEvent struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      alertData `json:"data"`
+}
+
+type alertData struct {
+	TenantID    string   `json:"tenant_id"`
+	SessionID   string   `json:"session_id"`
+	AlertID     string   `json:"alert_id"`
+	ListVersion string   `json:"list_version"`
+	EntityID    string   `json:"entity_id"`
+	Source      string   `json:"source"`
+	Programs    []string `json:"programs,omitempty"`
+	PEP         bool     `json:"pep"`
+	Score       float64  `json:"score"`
+}
+
+// alert enqueues a monitoring alert's webhook to the tenant's URL (none
+// registered: no webhook). Idempotent by alert id.
+func (w *webhookLog) alert(ctx context.Context, n *Node, a *ekycv1.MonitoringAlert) error {
+	t, err := n.protect.tenants.Tenant(ctx, a.GetTenantId())
+	if err != nil || t.WebhookURL == "" {
+		return nil
+	}
+	id := "alr_" + a.GetAlertId()
+	at := a.GetCreatedAt().AsTime()
+	h := a.GetHit()
+	body, err := json.Marshal(alertEvent{ID: id, Type: webhooks.TypeMonitoringAlert, CreatedAt: at, Data: alertData{
+		TenantID: a.GetTenantId(), SessionID: a.GetSessionId(), AlertID: a.GetAlertId(), ListVersion: a.GetListVersion(),
+		EntityID: h.GetEntityId(), Source: h.GetSource(), Programs: h.GetPrograms(), PEP: h.GetPep(), Score: h.GetScore(),
+	}})
+	if err != nil {
+		return err
+	}
+	_, err = w.disp.Enqueue(ctx, webhooks.Event{ID: id, Tenant: a.GetTenantId(), Type: webhooks.TypeMonitoringAlert, URL: t.WebhookURL, Body: body, CreatedAt: at})
+	if errors.Is(err, webhooks.ErrInvalidArgument) {
+		n.log.Warn("webhook not enqueued", "tenant", a.GetTenantId(), "session", a.GetSessionId(), "err", err)
+		return nil
+	}
+	return err
+}
+
 // outcomeName is the outcome without its enum prefix: APPROVE, REJECT, REVIEW.
 func outcomeName(o ekycv1.Outcome) string {
 	s := o.String()
