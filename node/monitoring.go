@@ -59,8 +59,8 @@ type monitor struct {
 	// onAlert runs after an alert is published (the tenant's webhook);
 	// an error counts as a failed publish (retried with the same id).
 	onAlert func(ctx context.Context, a *ekycv1.MonitoringAlert) error
-	now       func() time.Time
-	log       *slog.Logger
+	now     func() time.Time
+	log     *slog.Logger
 	// current is the index the screening check serves (the list manager's).
 	current func() *screening.Index
 

@@ -19,8 +19,8 @@ import (
 	"github.com/openekyc/ekyc/node"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/store/monitoring"
-	"github.com/openekyc/ekyc/store/tenants"
 	monitoringpebble "github.com/openekyc/ekyc/store/monitoring/pebblestore"
+	"github.com/openekyc/ekyc/store/tenants"
 )
 
 // FtM entities of the monitoring test's list.
