@@ -31,7 +31,10 @@ type protection struct {
 }
 
 // Data-directory layout of the protection stores.
-func keyringDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "keys", "ring") }
+func keyringDir(cfg config.Config) string { return KeyringDir(cfg) }
+
+// KeyringDir is the key ring's Pebble directory (<data_dir>/keys/ring).
+func KeyringDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "keys", "ring") }
 func tenantsDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "tenants") }
 func auditDir(cfg config.Config) string   { return filepath.Join(cfg.DataDir, "audit") }
 func apiStateDir(cfg config.Config) string {

@@ -14,7 +14,9 @@ import (
 
 	"github.com/openekyc/ekyc/config"
 	"github.com/openekyc/ekyc/internal/envelope"
+	"github.com/openekyc/ekyc/node"
 	"github.com/openekyc/ekyc/store/audit"
+	"github.com/openekyc/ekyc/store/keys"
 	"github.com/openekyc/ekyc/store/tenants"
 )
 
@@ -27,6 +29,10 @@ const tenantUsage = `usage:
   ekyc tenant create [-config F] -id ID -name NAME [-retention-days N] [-webhook-url URL] [-actor A]
   ekyc tenant update [-config F] -id ID [-name NAME] [-retention-days N] [-webhook-url URL] [-actor A]
   ekyc tenant list   [-config F]
+  ekyc tenant rotate-key [-config F] -tenant T [-actor A]
+      new version of the tenant's key-encryption key: every session data key of the
+      tenant is re-wrapped under it and the old version destroyed (images and
+      sealed records are not re-encrypted)
   ` + adminLockNote + "\n"
 
 const keyUsage = `usage:
@@ -48,6 +54,7 @@ const adminTimeout = time.Minute
 
 // adminStores are the stores an administration command works on.
 type adminStores struct {
+	cfg     config.Config
 	tenants *tenants.Store
 	audit   *audit.Log
 }
@@ -78,7 +85,7 @@ func openAdmin(ctx context.Context, cfg config.Config, withSealer bool) (*adminS
 		}
 		opts = append(opts, tenants.WithSealer(kr))
 	}
-	a := &adminStores{}
+	a := &adminStores{cfg: cfg}
 	var err error
 	if a.tenants, err = tenants.Open(ctx, tenantsDir(cfg), opts...); err != nil {
 		return nil, err
@@ -194,6 +201,41 @@ func cmdTenant(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 			fmt.Fprintf(stdout, "tenant %s %sd\n", *id, args[0])
+			return 0
+		})
+	case "rotate-key":
+		tenant := fs.String("tenant", "", "tenant id")
+		return withAdmin(fs, args[1:], stderr, "tenant rotate-key", false, func(ctx context.Context, a *adminStores) int {
+			if _, err := a.tenants.Tenant(ctx, *tenant); err != nil && !errors.Is(err, tenants.ErrNotFound) {
+				fmt.Fprintln(stderr, "tenant rotate-key:", err)
+				return exitFor(err)
+			}
+			master, err := keys.FileMaster(a.cfg.MasterKeyFile)
+			if err != nil {
+				fmt.Fprintln(stderr, "tenant rotate-key:", err)
+				return 1
+			}
+			ring, err := keys.Open(ctx, node.KeyringDir(a.cfg), master)
+			if err != nil {
+				fmt.Fprintln(stderr, "tenant rotate-key:", err)
+				return 1
+			}
+			v, err := ring.RotateTenant(ctx, *tenant)
+			if cerr := ring.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "tenant rotate-key:", err)
+				if errors.Is(err, keys.ErrInvalidArgument) {
+					return 2
+				}
+				return 1
+			}
+			if !record(ctx, a, stderr, audit.Entry{Tenant: *tenant, Actor: *actor, Action: "tenant.key_rotated", Subject: *tenant,
+				Details: map[string]string{"version": strconv.Itoa(v)}}) {
+				return 1
+			}
+			fmt.Fprintf(stdout, "tenant %s key rotated to version %d\n", *tenant, v)
 			return 0
 		})
 	case "list":
