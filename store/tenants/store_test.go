@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openekyc/ekyc/internal/envelope"
@@ -376,8 +377,15 @@ func TestSecretsNotOnDisk(t *testing.T) {
 	}
 	check("WAL")
 	require.NoError(t, s.Close())
-	// Flush the memtable into an sstable and compact.
-	db, err := pebble.Open(dir, &pebble.Options{})
+	// Flush the memtable into an sstable and compact, without block
+	// compression: Pebble compresses the bottom levels with zstd, whose
+	// entropy-coded literals would hide plaintext from a byte scan (the
+	// positive control below would not find the tenant name either).
+	opts := &pebble.Options{}
+	for i := range opts.Levels {
+		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	}
+	db, err := pebble.Open(dir, opts)
 	require.NoError(t, err)
 	require.NoError(t, db.Flush())
 	require.NoError(t, db.Compact(ctx, []byte{0}, []byte{0xff}, true))
