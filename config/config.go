@@ -69,7 +69,38 @@ type Config struct {
 	Blobs         Blobs     `yaml:"blobs"`
 	Webhooks      Webhooks  `yaml:"webhooks"`
 	Retention     Retention `yaml:"retention"`
+	Review        Review    `yaml:"review"`
 	Tenants       []Tenant  `yaml:"tenants"`
+}
+
+// Review configures the manual review queue (services/review,
+// store/review): the SLA of each case priority and how long a reviewer's
+// claim on a case lasts. The four-eyes rule is per tenant
+// (Tenant.Review).
+type Review struct {
+	SLA ReviewSLA `yaml:"sla"`
+	// ClaimTTL is how long a claim lasts; an expired claim can be taken
+	// over by another reviewer.
+	ClaimTTL Duration `yaml:"claim_ttl"`
+}
+
+// ReviewSLA is the time a case of each priority may stay undecided.
+type ReviewSLA struct {
+	Sanctions         Duration `yaml:"sanctions"`
+	DuplicateIdentity Duration `yaml:"duplicate_identity"`
+	Liveness          Duration `yaml:"liveness"`
+	Document          Duration `yaml:"document"`
+	Other             Duration `yaml:"other"`
+}
+
+// TenantReview is a tenant's four-eyes rule: a second, senior reviewer
+// confirms the decisions it names.
+type TenantReview struct {
+	// FourEyesReject: every REJECT needs confirmation.
+	FourEyesReject bool `yaml:"four_eyes_reject"`
+	// FourEyesSanctions: every decision on a sanctions (or PEP) case needs
+	// confirmation.
+	FourEyesSanctions bool `yaml:"four_eyes_sanctions"`
 }
 
 // Screening configures the screening check (sanctions and PEP lists).
@@ -287,6 +318,9 @@ type Topics struct {
 	DLQ       string `yaml:"dlq"`
 	// Monitoring receives the MonitoringAlerts of ongoing monitoring.
 	Monitoring string `yaml:"monitoring"`
+	// ReviewDecisions carries reviewers' final decisions (ReviewDecision,
+	// key = session id) to the session actors.
+	ReviewDecisions string `yaml:"review_decisions"`
 }
 
 // Cluster configures Proto.Actor clustering.
@@ -354,6 +388,8 @@ type Tenant struct {
 	Monitoring bool `yaml:"monitoring"`
 	// Dedup configures face deduplication for the tenant.
 	Dedup Dedup `yaml:"dedup"`
+	// Review is the tenant's four-eyes rule for review cases.
+	Review TenantReview `yaml:"review"`
 }
 
 // Dedup is a tenant's face-deduplication setting: its applicants' faces
@@ -378,7 +414,7 @@ func Default() Config {
 		Kafka: Kafka{
 			Embedded:                EmbeddedKafka{Port: 19092},
 			Group:                   "ekyc-sessions",
-			Topics:                  Topics{Requests: "ekyc.verification.requests", Decisions: "ekyc.verification.decisions", DLQ: "ekyc.verification.dlq", Monitoring: "ekyc.monitoring.alerts"},
+			Topics:                  Topics{Requests: "ekyc.verification.requests", Decisions: "ekyc.verification.decisions", DLQ: "ekyc.verification.dlq", Monitoring: "ekyc.monitoring.alerts", ReviewDecisions: "ekyc.review.decisions"},
 			Partitions:              8,
 			Replication:             1,
 			MaxInFlightPerPartition: 64,
@@ -411,6 +447,9 @@ func Default() Config {
 		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4, AllowPrivate: true,
 			Schedule: []Duration{Duration(time.Second), Duration(5 * time.Second), Duration(30 * time.Second), Duration(5 * time.Minute), Duration(30 * time.Minute)}},
 		Retention: Retention{Interval: Duration(time.Hour), KeepDecisions: true},
+		Review: Review{ClaimTTL: Duration(15 * time.Minute), SLA: ReviewSLA{
+			Sanctions: Duration(5 * time.Minute), DuplicateIdentity: Duration(30 * time.Minute),
+			Liveness: Duration(4 * time.Hour), Document: Duration(24 * time.Hour), Other: Duration(24 * time.Hour)}},
 		Images:    Images{Dir: "", MaxBytes: 10 << 20},
 		Screening: Screening{Refresh: Duration(6 * time.Hour), Threshold: 0.85, Media: Media{Timeout: Duration(3 * time.Second), MinScore: 0.7}},
 		Tenants:   []Tenant{{ID: "demo", DefaultPolicy: "default"}},
@@ -570,8 +609,13 @@ func (c *Config) finish() error {
 	if len(c.Kafka.Brokers) == 0 && (c.Kafka.Embedded.Port < 0 || c.Kafka.Embedded.Port > 65535) {
 		bad("kafka.embedded.port %d out of range", c.Kafka.Embedded.Port)
 	}
-	if c.Kafka.Group == "" || c.Kafka.Topics.Requests == "" || c.Kafka.Topics.Decisions == "" || c.Kafka.Topics.DLQ == "" || c.Kafka.Topics.Monitoring == "" {
-		bad("kafka.group and kafka.topics.{requests,decisions,dlq,monitoring} are required")
+	if c.Kafka.Group == "" || c.Kafka.Topics.Requests == "" || c.Kafka.Topics.Decisions == "" || c.Kafka.Topics.DLQ == "" || c.Kafka.Topics.Monitoring == "" ||
+		c.Kafka.Topics.ReviewDecisions == "" {
+		bad("kafka.group and kafka.topics.{requests,decisions,dlq,monitoring,review_decisions} are required")
+	}
+	if r := c.Review; r.ClaimTTL <= 0 || r.SLA.Sanctions <= 0 || r.SLA.DuplicateIdentity <= 0 || r.SLA.Liveness <= 0 ||
+		r.SLA.Document <= 0 || r.SLA.Other <= 0 {
+		bad("review: claim_ttl and every review.sla duration must be > 0")
 	}
 	if c.Kafka.Partitions < 1 {
 		bad("kafka.partitions must be >= 1")

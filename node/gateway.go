@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -53,7 +54,23 @@ func (n *Node) startGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node: gateway: %w", err)
 	}
-	if n.api, n.apiLn, err = serveHTTP(g.Listen, g.TLS, gw); err != nil {
+	mux := http.NewServeMux()
+	mux.Handle("/", gw)
+	if n.review != nil {
+		con, err := n.newConsole()
+		if err != nil {
+			return err
+		}
+		mux.Handle("/console/", con)
+		mux.Handle("/console", con)
+		n.console = con
+		go n.republishReviews()
+	}
+	if n.demoHandler != nil {
+		mux.Handle("/demo/", n.demoHandler)
+		mux.Handle("/demo", n.demoHandler)
+	}
+	if n.api, n.apiLn, err = serveHTTP(g.Listen, g.TLS, mux); err != nil {
 		return fmt.Errorf("node: gateway listener: %w", err)
 	}
 	go n.purgeIdempotency(ctx)

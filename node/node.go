@@ -24,6 +24,7 @@ import (
 	"github.com/openekyc/ekyc/actors/session"
 	"github.com/openekyc/ekyc/cluster"
 	"github.com/openekyc/ekyc/config"
+	"github.com/openekyc/ekyc/console"
 	"github.com/openekyc/ekyc/inference"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/decision"
@@ -60,35 +61,38 @@ func WithStore(st sessions.Store) Option { return func(o *options) { o.store = s
 
 // Node is a running ekyc node.
 type Node struct {
-	cfg       config.Config
-	log       *slog.Logger
-	now       func() time.Time
-	reg       *prometheus.Registry
-	embedded  *streams.Embedded
-	brokers   []string
-	producer  *streams.Producer
-	store     sessions.Store
-	ownStore  bool
-	member    *cluster.Member
-	consumer  *streams.Consumer
-	policies  *decision.Registry
-	tenants   map[string]config.Tenant
-	images    *imageLoader
-	backend   inference.Backend
-	pools     map[string]*ainference.Pool
-	admin     *http.Server
-	adminLn   net.Listener
-	lists     *listManager
-	media     *media.HTTPClient
-	monitor   *monitor
-	analytics *analyticsSink
-	dedup     *dedup
-	protect   *protection
-	apiState  *apistate.Store
-	api       *http.Server
-	apiLn     net.Listener
-	hooks     *webhookLog
-	stop      chan struct{} // closed by Close
+	cfg         config.Config
+	log         *slog.Logger
+	now         func() time.Time
+	reg         *prometheus.Registry
+	embedded    *streams.Embedded
+	brokers     []string
+	producer    *streams.Producer
+	store       sessions.Store
+	ownStore    bool
+	member      *cluster.Member
+	consumer    *streams.Consumer
+	policies    *decision.Registry
+	tenants     map[string]config.Tenant
+	images      *imageLoader
+	backend     inference.Backend
+	pools       map[string]*ainference.Pool
+	admin       *http.Server
+	adminLn     net.Listener
+	lists       *listManager
+	media       *media.HTTPClient
+	monitor     *monitor
+	analytics   *analyticsSink
+	dedup       *dedup
+	protect     *protection
+	apiState    *apistate.Store
+	api         *http.Server
+	apiLn       net.Listener
+	hooks       *webhookLog
+	console     *console.Console
+	demoHandler http.Handler  // /demo (node/demo.go), nil when absent
+	review      *reviewQueue  // review cases, labelled examples, review decisions consumer (node/review.go)
+	stop        chan struct{} // closed by Close
 
 	ready     atomic.Bool
 	runDone   chan struct{}
@@ -143,6 +147,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 		return nil, err
 	}
 	if err := n.startWebhooks(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.startReviewStores(ctx); err != nil {
 		return nil, err
 	}
 	if n.ownStore && cfg.Store.Backend == "pebble" {
@@ -222,6 +229,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 			n.log.Error("consumer stopped", "err", err)
 		}
 	}()
+	if err := n.startReviewConsumer(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.startGateway(ctx); err != nil {
 		return nil, err
 	}
@@ -284,6 +294,7 @@ func (n *Node) Close(graceful bool) {
 			case <-time.After(30 * time.Second):
 			}
 		}
+		n.review.stopConsumer(graceful)
 		if n.analytics != nil { // its actor lives in the member's actor system
 			if err := n.analytics.close(graceful); err != nil {
 				n.log.Error("analytics close failed", "err", err)
@@ -300,6 +311,9 @@ func (n *Node) Close(graceful bool) {
 			if err := n.dedup.close(); err != nil {
 				n.log.Error("vector store close failed", "err", err)
 			}
+		}
+		if err := n.review.close(); err != nil { // after the actors stopped using it
+			n.log.Error("review store close failed", "err", err)
 		}
 		if n.monitor != nil { // after the list manager and the actors stopped using it
 			if err := n.monitor.close(); err != nil {
@@ -335,7 +349,9 @@ func (n *Node) afterDecided(ctx context.Context, st *ekycv1.SessionState) error 
 			return err
 		}
 	}
-	if n.dedup != nil {
+	// A reviewer's final decision: the face was inserted with the REVIEW
+	// decision it supersedes (and the selfie may be gone since).
+	if n.dedup != nil && !st.GetDecision().GetReviewed() {
 		if err := n.dedup.afterDecided(ctx, st); err != nil {
 			return err
 		}
@@ -345,9 +361,18 @@ func (n *Node) afterDecided(ctx context.Context, st *ekycv1.SessionState) error 
 			return err
 		}
 	}
+	if n.review != nil {
+		if err := n.review.afterDecided(ctx, n, st); err != nil {
+			return err
+		}
+	}
 	d := st.GetDecision()
+	details := map[string]string{"decision_id": d.GetDecisionId(), "outcome": outcomeName(d.GetOutcome())}
+	if d.GetReviewed() {
+		details["case_id"], details["reviewer_id"], details["supersedes_decision_id"] = d.GetCaseId(), d.GetReviewerId(), d.GetSupersedesDecisionId()
+	}
 	return n.record(ctx, audit.Entry{Tenant: st.GetTenantId(), Actor: "node:" + n.cfg.NodeID, Action: audit.ActionSessionDecided,
-		Subject: st.GetSessionId(), Details: map[string]string{"decision_id": d.GetDecisionId(), "outcome": outcomeName(d.GetOutcome())}})
+		Subject: st.GetSessionId(), Details: details})
 }
 
 // handle is the streams handler for one request record. Permanent problems

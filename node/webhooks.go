@@ -89,6 +89,11 @@ type decisionData struct {
 	ReasonCodes   []string `json:"reason_codes"`
 	PolicyID      string   `json:"policy_id"`
 	PolicyVersion int32    `json:"policy_version"`
+	// Of a review.decided event only: the reviewer's id and the REVIEW
+	// decision the reviewer's final decision replaces (the comment stays
+	// in the review store).
+	ReviewerID           string `json:"reviewer_id,omitempty"`
+	SupersedesDecisionID string `json:"supersedes_decision_id,omitempty"`
 }
 
 // afterDecided enqueues the session's decision webhook when the request
@@ -109,15 +114,21 @@ func (w *webhookLog) afterDecided(ctx context.Context, n *Node, st *ekycv1.Sessi
 	}
 	id := "dec_" + d.GetDecisionId()
 	at := d.GetDecidedAt().AsTime()
-	body, err := json.Marshal(decisionEvent{ID: id, Type: webhooks.TypeVerificationDecided, CreatedAt: at, Data: decisionData{
+	typ := webhooks.TypeVerificationDecided
+	data := decisionData{
 		TenantID: d.GetTenantId(), SessionID: d.GetSessionId(), DecisionID: d.GetDecisionId(),
 		Outcome: outcomeName(d.GetOutcome()), Score: d.GetScore(), ReasonCodes: d.GetReasonCodes(),
 		PolicyID: d.GetPolicyId(), PolicyVersion: d.GetPolicyVersion(),
-	}})
+	}
+	if d.GetReviewed() { // a reviewer's final decision on a session in REVIEW
+		typ = webhooks.TypeReviewDecided
+		data.ReviewerID, data.SupersedesDecisionID = d.GetReviewerId(), d.GetSupersedesDecisionId()
+	}
+	body, err := json.Marshal(decisionEvent{ID: id, Type: typ, CreatedAt: at, Data: data})
 	if err != nil {
 		return err
 	}
-	_, err = w.disp.Enqueue(ctx, webhooks.Event{ID: id, Tenant: st.GetTenantId(), Type: webhooks.TypeVerificationDecided, URL: url, Body: body, CreatedAt: at})
+	_, err = w.disp.Enqueue(ctx, webhooks.Event{ID: id, Tenant: st.GetTenantId(), Type: typ, URL: url, Body: body, CreatedAt: at})
 	if errors.Is(err, webhooks.ErrInvalidArgument) {
 		// A URL the store refuses (not http(s), too long) cannot succeed on
 		// retry; the decision stands without its webhook.

@@ -84,6 +84,8 @@ func (g *grain) Receive(ctx actor.Context) {
 		}
 	case *ekycv1.ProcessVerification:
 		ctx.Respond(g.process(m))
+	case *ekycv1.ProcessReviewDecision:
+		ctx.Respond(g.processReview(m))
 	case *ekycv1.GetSession:
 		ctx.Respond(g.get(m))
 	}

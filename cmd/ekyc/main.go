@@ -37,8 +37,10 @@ commands:
   tenant create|update|list      manage tenants (ekyc tenant for flags)
   key create|list|revoke         manage API keys; create prints the key once
   webhook-secret rotate|retire   rotate a tenant's webhook signing secret; rotate prints it once
+  reviewer create                console reviewers (password on stdin, argon2id)
   audit verify|list              check the audit log's hash chain (prints the head to anchor), list entries
-             tenant, key, webhook-secret and audit open <data_dir> directly: stop the node first
+  labels export                  labelled examples of reviewed cases, one JSON object per line
+             tenant, key, webhook-secret, audit and labels open <data_dir> directly: stop the node first
   version    print the version
 `
 
@@ -80,6 +82,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdWebhookSecret(args[1:], stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
+	case "labels":
+		return cmdLabels(args[1:], stdout, stderr)
+	case "reviewer":
+		return cmdReviewer(args[1:], stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0

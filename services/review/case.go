@@ -210,7 +210,13 @@ type Case struct {
 	Proposal *Ruling `json:",omitempty"`
 	// Decision is the final decision.
 	Decision *Ruling `json:",omitempty"`
-	History  []Entry
+	// Published is when the final decision was handed on to the session
+	// (ekyc.review.decisions); zero until then. It is set after the
+	// decision is stored, by the caller that publishes it (console), not
+	// by a transition: a decided case with a zero Published is published
+	// again (idempotently downstream, by case id).
+	Published time.Time `json:",omitzero"`
+	History   []Entry
 	// Version is managed by the store: it changes on every write.
 	Version uint64
 }

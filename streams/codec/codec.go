@@ -102,3 +102,28 @@ func DecodeDecision(rec *kgo.Record) (*ekycv1.Decision, error) {
 	}
 	return d, err
 }
+
+// DecodeReviewDecision decodes a review decision record (protobuf, or
+// protojson with content-type application/json).
+func DecodeReviewDecision(rec *kgo.Record) (*ekycv1.ReviewDecision, ekycv1.Encoding, error) {
+	enc, err := EncodingOf(rec)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rec.Value) == 0 {
+		return nil, enc, errors.New("codec: empty record value")
+	}
+	if len(rec.Value) > MaxRecordBytes {
+		return nil, enc, fmt.Errorf("codec: record of %d bytes exceeds %d", len(rec.Value), MaxRecordBytes)
+	}
+	rd := &ekycv1.ReviewDecision{}
+	if enc == ekycv1.Encoding_ENCODING_JSON {
+		err = jsonIn.Unmarshal(rec.Value, rd)
+	} else {
+		err = proto.Unmarshal(rec.Value, rd)
+	}
+	if err != nil {
+		return nil, enc, fmt.Errorf("codec: %w", err)
+	}
+	return rd, enc, nil
+}

@@ -1137,7 +1137,18 @@ type Decision struct {
 	ProcessingLatency *durationpb.Duration   `protobuf:"bytes,12,opt,name=processing_latency,json=processingLatency,proto3" json:"processing_latency,omitempty"`
 	SubmittedAt       *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=submitted_at,json=submittedAt,proto3" json:"submitted_at,omitempty"`
 	// The node whose session actor made the decision.
-	NodeId        string `protobuf:"bytes,14,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	NodeId string `protobuf:"bytes,14,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// Set on the final decision a human reviewer made on a session that was
+	// in REVIEW (issue 9): outcome and reason codes are the reviewer's; the
+	// score, policy and checks are those of the REVIEW decision it supersedes.
+	Reviewed bool `protobuf:"varint,15,opt,name=reviewed,proto3" json:"reviewed,omitempty"`
+	// The reviewer who decided, and (four-eyes) the one who confirmed.
+	ReviewerId  string `protobuf:"bytes,16,opt,name=reviewer_id,json=reviewerId,proto3" json:"reviewer_id,omitempty"`
+	ConfirmedBy string `protobuf:"bytes,17,opt,name=confirmed_by,json=confirmedBy,proto3" json:"confirmed_by,omitempty"`
+	// The REVIEW decision this final decision replaces.
+	SupersedesDecisionId string `protobuf:"bytes,18,opt,name=supersedes_decision_id,json=supersedesDecisionId,proto3" json:"supersedes_decision_id,omitempty"`
+	// The review case the decision comes from.
+	CaseId        string `protobuf:"bytes,19,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1270,6 +1281,168 @@ func (x *Decision) GetNodeId() string {
 	return ""
 }
 
+func (x *Decision) GetReviewed() bool {
+	if x != nil {
+		return x.Reviewed
+	}
+	return false
+}
+
+func (x *Decision) GetReviewerId() string {
+	if x != nil {
+		return x.ReviewerId
+	}
+	return ""
+}
+
+func (x *Decision) GetConfirmedBy() string {
+	if x != nil {
+		return x.ConfirmedBy
+	}
+	return ""
+}
+
+func (x *Decision) GetSupersedesDecisionId() string {
+	if x != nil {
+		return x.SupersedesDecisionId
+	}
+	return ""
+}
+
+func (x *Decision) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// A reviewer's final decision on a review case, published to
+// kafka.topics.review_decisions (key = session id) for the session actor to
+// finalise the session. Ids and codes only: the reviewer's comment stays in
+// the review store.
+type ReviewDecision struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	SessionId string                 `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// review.CaseID(tenant_id, review_decision_id).
+	CaseId string `protobuf:"bytes,3,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The REVIEW decision being finalised.
+	ReviewDecisionId string `protobuf:"bytes,4,opt,name=review_decision_id,json=reviewDecisionId,proto3" json:"review_decision_id,omitempty"`
+	// OUTCOME_APPROVE or OUTCOME_REJECT.
+	Outcome Outcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=ekyc.v1.Outcome" json:"outcome,omitempty"`
+	// Reason codes of services/reasons chosen by the reviewer (at least one).
+	ReasonCodes []string `protobuf:"bytes,6,rep,name=reason_codes,json=reasonCodes,proto3" json:"reason_codes,omitempty"`
+	ReviewerId  string   `protobuf:"bytes,7,opt,name=reviewer_id,json=reviewerId,proto3" json:"reviewer_id,omitempty"`
+	// The second reviewer under the four-eyes rule, if any.
+	ConfirmedBy string                 `protobuf:"bytes,8,opt,name=confirmed_by,json=confirmedBy,proto3" json:"confirmed_by,omitempty"`
+	DecidedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
+	// Equal to case_id: one final decision per case; redeliveries carry the
+	// same event id and re-emit the same final decision.
+	EventId       string `protobuf:"bytes,10,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewDecision) Reset() {
+	*x = ReviewDecision{}
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewDecision) ProtoMessage() {}
+
+func (x *ReviewDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewDecision.ProtoReflect.Descriptor instead.
+func (*ReviewDecision) Descriptor() ([]byte, []int) {
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReviewDecision) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ReviewDecision) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ReviewDecision) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReviewDecision) GetReviewDecisionId() string {
+	if x != nil {
+		return x.ReviewDecisionId
+	}
+	return ""
+}
+
+func (x *ReviewDecision) GetOutcome() Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Outcome_OUTCOME_UNSPECIFIED
+}
+
+func (x *ReviewDecision) GetReasonCodes() []string {
+	if x != nil {
+		return x.ReasonCodes
+	}
+	return nil
+}
+
+func (x *ReviewDecision) GetReviewerId() string {
+	if x != nil {
+		return x.ReviewerId
+	}
+	return ""
+}
+
+func (x *ReviewDecision) GetConfirmedBy() string {
+	if x != nil {
+		return x.ConfirmedBy
+	}
+	return ""
+}
+
+func (x *ReviewDecision) GetDecidedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecidedAt
+	}
+	return nil
+}
+
+func (x *ReviewDecision) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
 // One new screening hit of an approved applicant under ongoing monitoring:
 // a new list version matches a subject that it did not match before.
 // Published to kafka.topics.monitoring, keyed by session id.
@@ -1291,7 +1464,7 @@ type MonitoringAlert struct {
 
 func (x *MonitoringAlert) Reset() {
 	*x = MonitoringAlert{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1476,7 @@ func (x *MonitoringAlert) String() string {
 func (*MonitoringAlert) ProtoMessage() {}
 
 func (x *MonitoringAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[9]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1489,7 @@ func (x *MonitoringAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringAlert.ProtoReflect.Descriptor instead.
 func (*MonitoringAlert) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{9}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MonitoringAlert) GetAlertId() string {
@@ -1385,14 +1558,17 @@ type SessionState struct {
 	SealedRequest []byte `protobuf:"bytes,12,opt,name=sealed_request,json=sealedRequest,proto3" json:"sealed_request,omitempty"`
 	// When the session's images and PII were erased (crypto-shredded); the
 	// decision record is kept without them.
-	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ErasedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	// Decisions superseded by the current one, oldest first: the REVIEW
+	// decision once a reviewer's final decision replaced it.
+	PreviousDecisions []*Decision `protobuf:"bytes,14,rep,name=previous_decisions,json=previousDecisions,proto3" json:"previous_decisions,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SessionState) Reset() {
 	*x = SessionState{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1404,7 +1580,7 @@ func (x *SessionState) String() string {
 func (*SessionState) ProtoMessage() {}
 
 func (x *SessionState) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[10]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1417,7 +1593,7 @@ func (x *SessionState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionState.ProtoReflect.Descriptor instead.
 func (*SessionState) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{10}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SessionState) GetTenantId() string {
@@ -1511,6 +1687,13 @@ func (x *SessionState) GetErasedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *SessionState) GetPreviousDecisions() []*Decision {
+	if x != nil {
+		return x.PreviousDecisions
+	}
+	return nil
+}
+
 // Where a Kafka event came from, for logs and dead letters.
 type EventSource struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1523,7 +1706,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1718,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[11]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1731,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{11}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EventSource) GetTopic() string {
@@ -1585,7 +1768,7 @@ type ProcessVerification struct {
 
 func (x *ProcessVerification) Reset() {
 	*x = ProcessVerification{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1780,7 @@ func (x *ProcessVerification) String() string {
 func (*ProcessVerification) ProtoMessage() {}
 
 func (x *ProcessVerification) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[12]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1793,7 @@ func (x *ProcessVerification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessVerification.ProtoReflect.Descriptor instead.
 func (*ProcessVerification) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{12}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ProcessVerification) GetRequest() *VerificationRequest {
@@ -1647,14 +1830,18 @@ type ProcessAck struct {
 	// True when the decision was emitted (or re-emitted) for this event.
 	Emitted bool `protobuf:"varint,6,opt,name=emitted,proto3" json:"emitted,omitempty"`
 	// Non-empty when the actor could not apply the event; the caller retries.
-	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// Non-empty when the event can never apply (a review decision for a
+	// session that is not in review, ...): the caller dead-letters it with
+	// this reason and does not retry. Ids and states only, never PII.
+	Rejected      string `protobuf:"bytes,8,opt,name=rejected,proto3" json:"rejected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProcessAck) Reset() {
 	*x = ProcessAck{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[13]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1853,7 @@ func (x *ProcessAck) String() string {
 func (*ProcessAck) ProtoMessage() {}
 
 func (x *ProcessAck) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[13]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1866,7 @@ func (x *ProcessAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessAck.ProtoReflect.Descriptor instead.
 func (*ProcessAck) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{13}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ProcessAck) GetTenantId() string {
@@ -1731,6 +1918,76 @@ func (x *ProcessAck) GetError() string {
 	return ""
 }
 
+func (x *ProcessAck) GetRejected() string {
+	if x != nil {
+		return x.Rejected
+	}
+	return ""
+}
+
+// Sent to the session actor (kind "session") for every review decision
+// event: finalises a session in REVIEW with the reviewer's outcome.
+type ProcessReviewDecision struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Decision *ReviewDecision        `protobuf:"bytes,1,opt,name=decision,proto3" json:"decision,omitempty"`
+	Source   *EventSource           `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// Encoding to emit the final decision with.
+	ReplyEncoding Encoding `protobuf:"varint,3,opt,name=reply_encoding,json=replyEncoding,proto3,enum=ekyc.v1.Encoding" json:"reply_encoding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProcessReviewDecision) Reset() {
+	*x = ProcessReviewDecision{}
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProcessReviewDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProcessReviewDecision) ProtoMessage() {}
+
+func (x *ProcessReviewDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProcessReviewDecision.ProtoReflect.Descriptor instead.
+func (*ProcessReviewDecision) Descriptor() ([]byte, []int) {
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ProcessReviewDecision) GetDecision() *ReviewDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
+}
+
+func (x *ProcessReviewDecision) GetSource() *EventSource {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *ProcessReviewDecision) GetReplyEncoding() Encoding {
+	if x != nil {
+		return x.ReplyEncoding
+	}
+	return Encoding_ENCODING_PROTOBUF
+}
+
 // Asks the session actor for its current state (no side effects).
 type GetSession struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1742,7 +1999,7 @@ type GetSession struct {
 
 func (x *GetSession) Reset() {
 	*x = GetSession{}
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[14]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +2011,7 @@ func (x *GetSession) String() string {
 func (*GetSession) ProtoMessage() {}
 
 func (x *GetSession) ProtoReflect() protoreflect.Message {
-	mi := &file_ekyc_v1_ekyc_proto_msgTypes[14]
+	mi := &file_ekyc_v1_ekyc_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +2024,7 @@ func (x *GetSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSession.ProtoReflect.Descriptor instead.
 func (*GetSession) Descriptor() ([]byte, []int) {
-	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{14}
+	return file_ekyc_v1_ekyc_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetSession) GetTenantId() string {
@@ -1859,7 +2116,7 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	" \x01(\bR\x03pep\x1a=\n" +
 	"\x0fComponentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xb6\x04\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xe5\x05\n" +
 	"\bDecision\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12\x1b\n" +
@@ -1878,7 +2135,28 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"decided_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12H\n" +
 	"\x12processing_latency\x18\f \x01(\v2\x19.google.protobuf.DurationR\x11processingLatency\x12=\n" +
 	"\fsubmitted_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vsubmittedAt\x12\x17\n" +
-	"\anode_id\x18\x0e \x01(\tR\x06nodeId\"\xef\x01\n" +
+	"\anode_id\x18\x0e \x01(\tR\x06nodeId\x12\x1a\n" +
+	"\breviewed\x18\x0f \x01(\bR\breviewed\x12\x1f\n" +
+	"\vreviewer_id\x18\x10 \x01(\tR\n" +
+	"reviewerId\x12!\n" +
+	"\fconfirmed_by\x18\x11 \x01(\tR\vconfirmedBy\x124\n" +
+	"\x16supersedes_decision_id\x18\x12 \x01(\tR\x14supersedesDecisionId\x12\x17\n" +
+	"\acase_id\x18\x13 \x01(\tR\x06caseId\"\xfc\x02\n" +
+	"\x0eReviewDecision\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x17\n" +
+	"\acase_id\x18\x03 \x01(\tR\x06caseId\x12,\n" +
+	"\x12review_decision_id\x18\x04 \x01(\tR\x10reviewDecisionId\x12*\n" +
+	"\aoutcome\x18\x05 \x01(\x0e2\x10.ekyc.v1.OutcomeR\aoutcome\x12!\n" +
+	"\freason_codes\x18\x06 \x03(\tR\vreasonCodes\x12\x1f\n" +
+	"\vreviewer_id\x18\a \x01(\tR\n" +
+	"reviewerId\x12!\n" +
+	"\fconfirmed_by\x18\b \x01(\tR\vconfirmedBy\x129\n" +
+	"\n" +
+	"decided_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12\x19\n" +
+	"\bevent_id\x18\n" +
+	" \x01(\tR\aeventId\"\xef\x01\n" +
 	"\x0fMonitoringAlert\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1887,7 +2165,7 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\flist_version\x18\x04 \x01(\tR\vlistVersion\x12'\n" +
 	"\x03hit\x18\x05 \x01(\v2\x15.ekyc.v1.ScreeningHitR\x03hit\x129\n" +
 	"\n" +
-	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe8\x04\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xaa\x05\n" +
 	"\fSessionState\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -1906,7 +2184,8 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\vreceived_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12%\n" +
 	"\x0esealed_request\x18\f \x01(\fR\rsealedRequest\x127\n" +
-	"\terased_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"Y\n" +
+	"\terased_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12@\n" +
+	"\x12previous_decisions\x18\x0e \x03(\v2\x11.ekyc.v1.DecisionR\x11previousDecisions\"Y\n" +
 	"\vEventSource\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
@@ -1914,7 +2193,7 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\x13ProcessVerification\x126\n" +
 	"\arequest\x18\x01 \x01(\v2\x1c.ekyc.v1.VerificationRequestR\arequest\x12,\n" +
 	"\x06source\x18\x02 \x01(\v2\x14.ekyc.v1.EventSourceR\x06source\x128\n" +
-	"\x0ereply_encoding\x18\x03 \x01(\x0e2\x11.ekyc.v1.EncodingR\rreplyEncoding\"\xf5\x01\n" +
+	"\x0ereply_encoding\x18\x03 \x01(\x0e2\x11.ekyc.v1.EncodingR\rreplyEncoding\"\x91\x02\n" +
 	"\n" +
 	"ProcessAck\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1924,7 +2203,12 @@ const file_ekyc_v1_ekyc_proto_rawDesc = "" +
 	"\bdecision\x18\x04 \x01(\v2\x11.ekyc.v1.DecisionR\bdecision\x12\x1c\n" +
 	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x18\n" +
 	"\aemitted\x18\x06 \x01(\bR\aemitted\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"H\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x1a\n" +
+	"\brejected\x18\b \x01(\tR\brejected\"\xb4\x01\n" +
+	"\x15ProcessReviewDecision\x123\n" +
+	"\bdecision\x18\x01 \x01(\v2\x17.ekyc.v1.ReviewDecisionR\bdecision\x12,\n" +
+	"\x06source\x18\x02 \x01(\v2\x14.ekyc.v1.EventSourceR\x06source\x128\n" +
+	"\x0ereply_encoding\x18\x03 \x01(\x0e2\x11.ekyc.v1.EncodingR\rreplyEncoding\"H\n" +
 	"\n" +
 	"GetSession\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1979,7 +2263,7 @@ func file_ekyc_v1_ekyc_proto_rawDescGZIP() []byte {
 }
 
 var file_ekyc_v1_ekyc_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ekyc_v1_ekyc_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_ekyc_v1_ekyc_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_ekyc_v1_ekyc_proto_goTypes = []any{
 	(DocumentType)(0),             // 0: ekyc.v1.DocumentType
 	(CheckKind)(0),                // 1: ekyc.v1.CheckKind
@@ -1996,15 +2280,17 @@ var file_ekyc_v1_ekyc_proto_goTypes = []any{
 	(*CheckResult)(nil),           // 12: ekyc.v1.CheckResult
 	(*ScreeningHit)(nil),          // 13: ekyc.v1.ScreeningHit
 	(*Decision)(nil),              // 14: ekyc.v1.Decision
-	(*MonitoringAlert)(nil),       // 15: ekyc.v1.MonitoringAlert
-	(*SessionState)(nil),          // 16: ekyc.v1.SessionState
-	(*EventSource)(nil),           // 17: ekyc.v1.EventSource
-	(*ProcessVerification)(nil),   // 18: ekyc.v1.ProcessVerification
-	(*ProcessAck)(nil),            // 19: ekyc.v1.ProcessAck
-	(*GetSession)(nil),            // 20: ekyc.v1.GetSession
-	nil,                           // 21: ekyc.v1.ScreeningHit.ComponentsEntry
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(*ReviewDecision)(nil),        // 15: ekyc.v1.ReviewDecision
+	(*MonitoringAlert)(nil),       // 16: ekyc.v1.MonitoringAlert
+	(*SessionState)(nil),          // 17: ekyc.v1.SessionState
+	(*EventSource)(nil),           // 18: ekyc.v1.EventSource
+	(*ProcessVerification)(nil),   // 19: ekyc.v1.ProcessVerification
+	(*ProcessAck)(nil),            // 20: ekyc.v1.ProcessAck
+	(*ProcessReviewDecision)(nil), // 21: ekyc.v1.ProcessReviewDecision
+	(*GetSession)(nil),            // 22: ekyc.v1.GetSession
+	nil,                           // 23: ekyc.v1.ScreeningHit.ComponentsEntry
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 25: google.protobuf.Duration
 }
 var file_ekyc_v1_ekyc_proto_depIdxs = []int32{
 	6,  // 0: ekyc.v1.Applicant.address:type_name -> ekyc.v1.Address
@@ -2014,38 +2300,44 @@ var file_ekyc_v1_ekyc_proto_depIdxs = []int32{
 	9,  // 4: ekyc.v1.VerificationRequest.document:type_name -> ekyc.v1.Document
 	8,  // 5: ekyc.v1.VerificationRequest.selfies:type_name -> ekyc.v1.ImageRef
 	1,  // 6: ekyc.v1.VerificationRequest.requested_checks:type_name -> ekyc.v1.CheckKind
-	22, // 7: ekyc.v1.VerificationRequest.submitted_at:type_name -> google.protobuf.Timestamp
+	24, // 7: ekyc.v1.VerificationRequest.submitted_at:type_name -> google.protobuf.Timestamp
 	1,  // 8: ekyc.v1.CheckResult.kind:type_name -> ekyc.v1.CheckKind
 	2,  // 9: ekyc.v1.CheckResult.status:type_name -> ekyc.v1.CheckStatus
 	11, // 10: ekyc.v1.CheckResult.signals:type_name -> ekyc.v1.Signal
-	23, // 11: ekyc.v1.CheckResult.latency:type_name -> google.protobuf.Duration
+	25, // 11: ekyc.v1.CheckResult.latency:type_name -> google.protobuf.Duration
 	13, // 12: ekyc.v1.CheckResult.screening_hits:type_name -> ekyc.v1.ScreeningHit
-	21, // 13: ekyc.v1.ScreeningHit.components:type_name -> ekyc.v1.ScreeningHit.ComponentsEntry
+	23, // 13: ekyc.v1.ScreeningHit.components:type_name -> ekyc.v1.ScreeningHit.ComponentsEntry
 	3,  // 14: ekyc.v1.Decision.outcome:type_name -> ekyc.v1.Outcome
 	12, // 15: ekyc.v1.Decision.checks:type_name -> ekyc.v1.CheckResult
-	22, // 16: ekyc.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	23, // 17: ekyc.v1.Decision.processing_latency:type_name -> google.protobuf.Duration
-	22, // 18: ekyc.v1.Decision.submitted_at:type_name -> google.protobuf.Timestamp
-	13, // 19: ekyc.v1.MonitoringAlert.hit:type_name -> ekyc.v1.ScreeningHit
-	22, // 20: ekyc.v1.MonitoringAlert.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 21: ekyc.v1.SessionState.status:type_name -> ekyc.v1.SessionStatus
-	10, // 22: ekyc.v1.SessionState.request:type_name -> ekyc.v1.VerificationRequest
-	12, // 23: ekyc.v1.SessionState.checks:type_name -> ekyc.v1.CheckResult
-	14, // 24: ekyc.v1.SessionState.decision:type_name -> ekyc.v1.Decision
-	22, // 25: ekyc.v1.SessionState.created_at:type_name -> google.protobuf.Timestamp
-	22, // 26: ekyc.v1.SessionState.updated_at:type_name -> google.protobuf.Timestamp
-	22, // 27: ekyc.v1.SessionState.received_at:type_name -> google.protobuf.Timestamp
-	22, // 28: ekyc.v1.SessionState.erased_at:type_name -> google.protobuf.Timestamp
-	10, // 29: ekyc.v1.ProcessVerification.request:type_name -> ekyc.v1.VerificationRequest
-	17, // 30: ekyc.v1.ProcessVerification.source:type_name -> ekyc.v1.EventSource
-	5,  // 31: ekyc.v1.ProcessVerification.reply_encoding:type_name -> ekyc.v1.Encoding
-	4,  // 32: ekyc.v1.ProcessAck.status:type_name -> ekyc.v1.SessionStatus
-	14, // 33: ekyc.v1.ProcessAck.decision:type_name -> ekyc.v1.Decision
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	24, // 16: ekyc.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	25, // 17: ekyc.v1.Decision.processing_latency:type_name -> google.protobuf.Duration
+	24, // 18: ekyc.v1.Decision.submitted_at:type_name -> google.protobuf.Timestamp
+	3,  // 19: ekyc.v1.ReviewDecision.outcome:type_name -> ekyc.v1.Outcome
+	24, // 20: ekyc.v1.ReviewDecision.decided_at:type_name -> google.protobuf.Timestamp
+	13, // 21: ekyc.v1.MonitoringAlert.hit:type_name -> ekyc.v1.ScreeningHit
+	24, // 22: ekyc.v1.MonitoringAlert.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 23: ekyc.v1.SessionState.status:type_name -> ekyc.v1.SessionStatus
+	10, // 24: ekyc.v1.SessionState.request:type_name -> ekyc.v1.VerificationRequest
+	12, // 25: ekyc.v1.SessionState.checks:type_name -> ekyc.v1.CheckResult
+	14, // 26: ekyc.v1.SessionState.decision:type_name -> ekyc.v1.Decision
+	24, // 27: ekyc.v1.SessionState.created_at:type_name -> google.protobuf.Timestamp
+	24, // 28: ekyc.v1.SessionState.updated_at:type_name -> google.protobuf.Timestamp
+	24, // 29: ekyc.v1.SessionState.received_at:type_name -> google.protobuf.Timestamp
+	24, // 30: ekyc.v1.SessionState.erased_at:type_name -> google.protobuf.Timestamp
+	14, // 31: ekyc.v1.SessionState.previous_decisions:type_name -> ekyc.v1.Decision
+	10, // 32: ekyc.v1.ProcessVerification.request:type_name -> ekyc.v1.VerificationRequest
+	18, // 33: ekyc.v1.ProcessVerification.source:type_name -> ekyc.v1.EventSource
+	5,  // 34: ekyc.v1.ProcessVerification.reply_encoding:type_name -> ekyc.v1.Encoding
+	4,  // 35: ekyc.v1.ProcessAck.status:type_name -> ekyc.v1.SessionStatus
+	14, // 36: ekyc.v1.ProcessAck.decision:type_name -> ekyc.v1.Decision
+	15, // 37: ekyc.v1.ProcessReviewDecision.decision:type_name -> ekyc.v1.ReviewDecision
+	18, // 38: ekyc.v1.ProcessReviewDecision.source:type_name -> ekyc.v1.EventSource
+	5,  // 39: ekyc.v1.ProcessReviewDecision.reply_encoding:type_name -> ekyc.v1.Encoding
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_ekyc_v1_ekyc_proto_init() }
@@ -2064,7 +2356,7 @@ func file_ekyc_v1_ekyc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ekyc_v1_ekyc_proto_rawDesc), len(file_ekyc_v1_ekyc_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

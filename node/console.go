@@ -1,0 +1,101 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/openekyc/ekyc/console"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	rv "github.com/openekyc/ekyc/services/review"
+	"github.com/openekyc/ekyc/store/audit"
+	"github.com/openekyc/ekyc/store/blobs"
+	"github.com/openekyc/ekyc/store/keys"
+)
+
+// newConsole builds the reviewers' console (console/) over the node's
+// review store, session store, encrypted blobs, audit log and the review
+// decisions topic. It is mounted at /console/ on the API listener.
+func (n *Node) newConsole() (*console.Console, error) {
+	opts := []console.Option{
+		console.WithRules(n.ReviewRules),
+		console.WithClock(n.now),
+		console.WithLogger(n.log.With("component", "console")),
+	}
+	if a := consoleAssets(); a != nil {
+		opts = append(opts, console.WithAssets(a))
+	}
+	return console.New(console.Deps{
+		Reviews:   n.review.store,
+		Evidence:  consoleEvidence{n},
+		Publisher: reviewPublisher{n},
+		Auditor:   consoleAuditor{n},
+	}, opts...)
+}
+
+// republishReviews publishes, every minute, decided cases whose decision
+// did not reach Kafka (a produce failure after the case was saved).
+func (n *Node) republishReviews() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			for id := range n.tenants {
+				if _, err := n.console.RepublishPending(ctx, id); err != nil {
+					n.log.Warn("review decisions not republished", "tenant", id, "err", err)
+				}
+			}
+			if ts, err := n.protect.tenants.Tenants(ctx); err == nil {
+				for _, t := range ts {
+					if _, ok := n.tenants[t.ID]; ok {
+						continue
+					}
+					if _, err := n.console.RepublishPending(ctx, t.ID); err != nil {
+						n.log.Warn("review decisions not republished", "tenant", t.ID, "err", err)
+					}
+				}
+			}
+			cancel()
+		}
+	}
+}
+
+type consoleEvidence struct{ n *Node }
+
+func (e consoleEvidence) Session(ctx context.Context, tenant, session string) (*ekycv1.SessionState, error) {
+	return e.n.Session(ctx, tenant, session)
+}
+
+func (e consoleEvidence) Image(ctx context.Context, tenant, session, name string) ([]byte, string, error) {
+	b, ct, err := e.n.protect.blobs.Get(ctx, tenant, session, name)
+	if errors.Is(err, blobs.ErrNotFound) || errors.Is(err, keys.ErrShredded) || errors.Is(err, blobs.ErrInvalidArgument) {
+		return nil, "", console.ErrNotFound
+	}
+	return b, ct, err
+}
+
+type reviewPublisher struct{ n *Node }
+
+func (p reviewPublisher) PublishReviewDecision(ctx context.Context, d console.ReviewDecision) error {
+	out := ekycv1.Outcome_OUTCOME_REJECT
+	if d.Outcome == rv.OutcomeApprove {
+		out = ekycv1.Outcome_OUTCOME_APPROVE
+	}
+	return p.n.PublishReviewDecision(ctx, &ekycv1.ReviewDecision{
+		TenantId: d.Tenant, SessionId: d.SessionID, CaseId: d.CaseID, ReviewDecisionId: d.ReviewDecisionID,
+		Outcome: out, ReasonCodes: d.ReasonCodes, ReviewerId: d.ReviewerID, ConfirmedBy: d.ConfirmedBy,
+		DecidedAt: timestamppb.New(d.DecidedAt), EventId: d.CaseID,
+	})
+}
+
+type consoleAuditor struct{ n *Node }
+
+func (a consoleAuditor) Record(ctx context.Context, e console.AuditEvent) error {
+	return a.n.record(ctx, audit.Entry{Tenant: e.Tenant, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Details: e.Details})
+}

@@ -1,0 +1,190 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/openekyc/ekyc/internal/envelope"
+	"github.com/openekyc/ekyc/node"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	rv "github.com/openekyc/ekyc/services/review"
+	"github.com/openekyc/ekyc/store/keys"
+	"github.com/openekyc/ekyc/store/review"
+	"github.com/openekyc/ekyc/store/tenants"
+)
+
+// reviewerClient is a browser-like client of the console: a cookie jar and
+// the CSRF token returned at login.
+type reviewerClient struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func newReviewerClient(t *testing.T, base string) *reviewerClient {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &reviewerClient{t: t, base: base, hc: &http.Client{Jar: jar}}
+}
+
+func (c *reviewerClient) do(method, path string, body any, csrf bool) (int, map[string]any, http.Header) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(c.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	require.NoError(c.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if csrf {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	resp, err := c.hc.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	var out map[string]any
+	if len(raw) > 0 && json.Valid(raw) {
+		require.NoError(c.t, json.Unmarshal(raw, &out))
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+func (c *reviewerClient) login(tenant, user, pass string) {
+	c.t.Helper()
+	code, out, _ := c.do("POST", "/console/api/login", map[string]string{"tenant": tenant, "username": user, "password": pass}, false)
+	require.Equal(c.t, http.StatusOK, code, "%v", out)
+	c.csrf = out["csrf_token"].(string)
+}
+
+// TestConsoleReviewEndToEnd: an under-age applicant's REVIEW decision opens
+// a case; a reviewer logs into the console (its own login, not an API key),
+// sees the case and its evidence, claims it and rejects it with a reason;
+// the final decision (reviewed, REJECT) is published through Kafka and the
+// session actor, and the review.decided webhook follows. A POST without the
+// CSRF token is refused; a reviewer of another tenant sees nothing.
+func TestConsoleReviewEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg := testConfig(t)
+	rcv := &eventReceiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+
+	// Tenants, the webhook secret and reviewers, as the CLI creates them.
+	envKeys, err := envelope.LoadOrCreateKeyFile(cfg.MasterKeyFile)
+	require.NoError(t, err)
+	ts, err := tenants.Open(ctx, filepath.Join(cfg.DataDir, "tenants"), tenants.WithSealer(envKeys))
+	require.NoError(t, err)
+	require.NoError(t, ts.CreateTenant(ctx, tenants.Tenant{ID: "demo", Name: "Demo"}))
+	require.NoError(t, ts.CreateTenant(ctx, tenants.Tenant{ID: "globex", Name: "Globex"}))
+	secret, err := ts.RotateWebhookSecret(ctx, "demo")
+	require.NoError(t, err)
+	rcv.secrets = []string{secret}
+	require.NoError(t, ts.Close())
+	master, err := keys.FileMaster(cfg.MasterKeyFile)
+	require.NoError(t, err)
+	ring, err := keys.Open(ctx, node.KeyringDir(cfg), master)
+	require.NoError(t, err)
+	rs, err := review.Open(ctx, node.ReviewDir(cfg), ring, review.WithArgon2(review.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}))
+	require.NoError(t, err)
+	const pass = "correct horse battery"
+	_, err = rs.CreateReviewer(ctx, "demo", "alice", pass, rv.RoleReviewer)
+	require.NoError(t, err)
+	_, err = rs.CreateReviewer(ctx, "globex", "mallory", pass, rv.RoleAdmin)
+	require.NoError(t, err)
+	require.NoError(t, rs.Close())
+	require.NoError(t, ring.Close())
+
+	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }))
+	require.NoError(t, err)
+	defer n.Close(true)
+	v, err := proto.Marshal(passportRequest("cv-minor", srv.URL+"/ekyc", fixedNow.AddDate(-15, 0, 0)))
+	require.NoError(t, err)
+	require.NoError(t, mustClient(t, n.Brokers()).ProduceSync(ctx, &kgo.Record{Topic: cfg.Kafka.Topics.Requests, Key: []byte("cv-minor"), Value: v}).FirstErr())
+	out := collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions["cv-minor"]) > 0 })
+	first := out.decisions["cv-minor"][0]
+	require.Equal(t, ekycv1.Outcome_OUTCOME_REVIEW, first.GetOutcome())
+	caseID := rv.CaseID("demo", first.GetDecisionId())
+
+	base := "http://" + n.GatewayAddr()
+	alice := newReviewerClient(t, base)
+	code, _, _ := alice.do("GET", "/console/api/cases", nil, false)
+	require.Equal(t, http.StatusUnauthorized, code, "no login, no cases")
+	code, _, _ = alice.do("POST", "/console/api/login", map[string]string{"tenant": "demo", "username": "alice", "password": "wrong password!"}, false)
+	require.Equal(t, http.StatusUnauthorized, code)
+	alice.login("demo", "alice", pass)
+
+	var list map[string]any
+	require.Eventually(t, func() bool {
+		_, list, _ = alice.do("GET", "/console/api/cases", nil, false)
+		cs, _ := list["cases"].([]any)
+		return len(cs) == 1
+	}, time.Minute, 50*time.Millisecond)
+	c0 := list["cases"].([]any)[0].(map[string]any)
+	require.Equal(t, caseID, c0["id"])
+	require.Equal(t, "document", c0["priority"])
+
+	code, got, hdr := alice.do("GET", "/console/api/cases/"+caseID, nil, false)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Contains(t, hdr.Get("Cache-Control"), "no-store")
+	ev, _ := json.Marshal(got["evidence"])
+	require.Contains(t, string(ev), "DOC_HOLDER_UNDERAGE")
+	require.Contains(t, string(ev), "Eriksson", "the reviewer sees the applicant")
+
+	// Another tenant's reviewer sees nothing of it.
+	mallory := newReviewerClient(t, base)
+	mallory.login("globex", "mallory", pass)
+	_, ml, _ := mallory.do("GET", "/console/api/cases", nil, false)
+	require.Empty(t, ml["cases"])
+	code, _, _ = mallory.do("GET", "/console/api/cases/"+caseID, nil, false)
+	require.Equal(t, http.StatusNotFound, code)
+	code, _, _ = mallory.do("POST", "/console/api/cases/"+caseID+"/claim", map[string]any{}, true)
+	require.Equal(t, http.StatusNotFound, code)
+
+	// CSRF: a POST without the token is refused, with it the claim works.
+	code, _, _ = alice.do("POST", "/console/api/cases/"+caseID+"/claim", map[string]any{}, false)
+	require.Equal(t, http.StatusForbidden, code)
+	code, got, _ = alice.do("POST", "/console/api/cases/"+caseID+"/claim", map[string]any{}, true)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	code, got, _ = alice.do("POST", "/console/api/cases/"+caseID+"/decide",
+		map[string]any{"outcome": "REJECT", "reason_codes": []string{"DOC_HOLDER_UNDERAGE"}, "comment": "holder is 15"}, true)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+
+	// The final decision comes back through Kafka and the session actor.
+	out = collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions["cv-minor"]) > 1 })
+	require.NoError(t, ctx.Err())
+	final := out.decisions["cv-minor"][len(out.decisions["cv-minor"])-1]
+	require.True(t, final.GetReviewed())
+	require.Equal(t, ekycv1.Outcome_OUTCOME_REJECT, final.GetOutcome())
+	require.Equal(t, first.GetDecisionId(), final.GetSupersedesDecisionId())
+	require.Equal(t, []string{"DOC_HOLDER_UNDERAGE"}, final.GetReasonCodes())
+	require.Eventually(t, func() bool { _, _, ok := rcv.find("review.decided", "cv-minor"); return ok }, time.Minute, 20*time.Millisecond)
+	e, raw, _ := rcv.find("review.decided", "cv-minor")
+	require.Equal(t, "REJECT", e.Data.Outcome)
+	require.NotContains(t, raw, "holder is 15", "the comment stays in the console")
+	rcv.mu.Lock()
+	require.Zero(t, rcv.badSig)
+	rcv.mu.Unlock()
+}
