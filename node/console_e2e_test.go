@@ -102,6 +102,8 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	secret, err := ts.RotateWebhookSecret(ctx, "demo")
 	require.NoError(t, err)
 	rcv.secrets = []string{secret}
+	apiKey, _, err := ts.CreateKey(ctx, "demo", "ops", tenants.ScopeAdmin)
+	require.NoError(t, err)
 	require.NoError(t, ts.Close())
 	master, err := keys.FileMaster(cfg.MasterKeyFile)
 	require.NoError(t, err)
@@ -187,4 +189,12 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	rcv.mu.Lock()
 	require.Zero(t, rcv.badSig)
 	rcv.mu.Unlock()
+
+	// Erasure (through the API, of a session submitted over Kafka) also
+	// removes its review case.
+	api := apiClient{t: t, base: base, key: apiKey}
+	code, got = api.do("DELETE", "/v1/sessions/cv-minor", "", nil)
+	require.Equal(t, http.StatusNoContent, code, "%v", got)
+	code, _, _ = alice.do("GET", "/console/api/cases/"+caseID, nil, false)
+	require.Equal(t, http.StatusNotFound, code)
 }

@@ -8,7 +8,10 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	rv "github.com/openekyc/ekyc/services/review"
 	"github.com/openekyc/ekyc/store/audit"
+	"github.com/openekyc/ekyc/store/review"
 	"github.com/openekyc/ekyc/store/sessions"
 )
 
@@ -21,9 +24,10 @@ import (
 //     unreadable from then on, wherever a copy lingers;
 //  2. the face embedding is deleted from the vector store;
 //  3. the monitoring subject (name, date of birth) is removed;
-//  4. the session state is rewritten without its request (compare-and-set),
+//  4. the review cases of its REVIEW decisions are deleted;
+//  5. the session state is rewritten without its request (compare-and-set),
 //     marked erased;
-//  5. an audit entry records who erased it.
+//  6. an audit entry records who erased it.
 //
 // Every step is idempotent, so a retried or repeated erasure is harmless,
 // and erasing a session the node never saw succeeds.
@@ -44,10 +48,38 @@ func (n *Node) erase(ctx context.Context, tenant, session, actor string) error {
 			return fmt.Errorf("erase: monitoring subject: %w", err)
 		}
 	}
+	if err := n.eraseReviewCases(ctx, tenant, session); err != nil {
+		return fmt.Errorf("erase: review cases: %w", err)
+	}
 	if err := n.eraseState(ctx, tenant, session); err != nil {
 		return fmt.Errorf("erase: session state: %w", err)
 	}
 	return n.record(ctx, audit.Entry{Tenant: tenant, Actor: actor, Action: audit.ActionSessionErased, Subject: session})
+}
+
+// eraseReviewCases deletes the review cases of the session's REVIEW
+// decisions (their comments are sealed with the session's key, already
+// shredded; the case itself holds the reviewers' history).
+func (n *Node) eraseReviewCases(ctx context.Context, tenant, session string) error {
+	if n.review == nil {
+		return nil
+	}
+	st, err := n.store.Get(ctx, tenant, session)
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, d := range append([]*ekycv1.Decision{st.GetDecision()}, st.GetPreviousDecisions()...) {
+		if d.GetOutcome() != ekycv1.Outcome_OUTCOME_REVIEW {
+			continue
+		}
+		if err := n.review.store.Delete(ctx, tenant, rv.CaseID(tenant, d.GetDecisionId())); err != nil && !errors.Is(err, review.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // eraseState drops the request from the stored session state.
