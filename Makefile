@@ -7,7 +7,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 PKGS      := ./...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models
+.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models web
 
 all: build
 
@@ -58,6 +58,15 @@ proto:
 	GOBIN=$(GOBIN_DIR) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	PATH=$(GOBIN_DIR):$$PATH protoc -I proto --go_out=. --go_opt=module=github.com/openekyc/ekyc proto/ekyc/v1/*.proto
 	PATH=$(GOBIN_DIR):$$PATH protoc -I proto --go_out=. --go_opt=module=github.com/openekyc/ekyc --go-grpc_out=. --go-grpc_opt=module=github.com/openekyc/ekyc proto/inference/*.proto
+
+## web: build the TypeScript bundles (npm ci + esbuild): the web SDK (sdk/web/dist),
+## the reviewer console (console/web/dist) and the demo page (demo/web/dist);
+## commit the console and demo dist folders (go build embeds them, needs no npm)
+WEB_DIRS := sdk/web console/web demo/web
+web:
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+"; exit 1; }
+	for d in $(WEB_DIRS); do (cd $$d && npm ci --no-audit --no-fund && npm run build) || exit 1; done
+	cd sdk/web && npm test
 
 ## generate: reason-code constants and docs from services/reasons/codes.yaml
 generate:

@@ -282,6 +282,9 @@ type Webhooks struct {
 	AllowPrivate bool `yaml:"allow_private"`
 }
 
+// MaxRetentionDays bounds retention periods (100 years, as store/tenants).
+const MaxRetentionDays = 36500
+
 // Retention configures the erasure of applicants' images and PII.
 type Retention struct {
 	// Interval between runs of the retention job (0 disables it).
@@ -390,6 +393,9 @@ type Tenant struct {
 	Dedup Dedup `yaml:"dedup"`
 	// Review is the tenant's four-eyes rule for review cases.
 	Review TenantReview `yaml:"review"`
+	// RetentionDays is how long the tenant's sessions are kept before the
+	// retention job erases them; 0: retention.default_days.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // Dedup is a tenant's face-deduplication setting: its applicants' faces
@@ -555,8 +561,8 @@ func (c *Config) finish() error {
 			break
 		}
 	}
-	if c.Retention.Interval < 0 || c.Retention.DefaultDays < 0 {
-		bad("retention: interval and default_days must be >= 0")
+	if c.Retention.Interval < 0 || c.Retention.DefaultDays < 0 || c.Retention.DefaultDays > MaxRetentionDays {
+		bad("retention: interval must be >= 0 and default_days between 0 and %d", MaxRetentionDays)
 	}
 	switch c.Analytics.Backend {
 	case "duckdb":
@@ -728,6 +734,9 @@ func (c *Config) finish() error {
 		seen[t.ID] = true
 		if t.DefaultPolicy == "" {
 			bad("tenant %q: default_policy is required", t.ID)
+		}
+		if t.RetentionDays < 0 || t.RetentionDays > MaxRetentionDays {
+			bad("tenant %q: retention_days %d: want 0 (retention.default_days) to %d", t.ID, t.RetentionDays, MaxRetentionDays)
 		}
 		if t.Dedup.Threshold < 0 || t.Dedup.Threshold > 1 {
 			bad("tenant %q: dedup.threshold %v: want 0 (the node's) or (0, 1]", t.ID, t.Dedup.Threshold)

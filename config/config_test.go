@@ -68,6 +68,9 @@ func TestInvalidConfigsAreRejectedWithClearErrors(t *testing.T) {
 		"one-sided consortium": {yaml: "tenants:\n  - {id: a, default_policy: default, dedup: {consortium: [b]}}\n  - {id: b, default_policy: default}\n",
 			want: "a consortium is mutual"},
 		"unknown consortium tenant": {yaml: "tenants:\n  - {id: a, default_policy: default, dedup: {consortium: [zz]}}\n", want: "unknown tenant"},
+		"negative retention_days":   {yaml: "tenants:\n  - {id: a, default_policy: default, retention_days: -1}\n", want: "retention_days"},
+		"retention_days too large":  {yaml: "tenants:\n  - {id: a, default_policy: default, retention_days: 36501}\n", want: "retention_days"},
+		"negative default_days":     {env: []string{"EKYC_RETENTION_DEFAULT_DAYS=-1"}, want: "default_days"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := ""

@@ -20,6 +20,14 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (Principa
 		g.unauthenticated(w, r)
 		return Principal{}, false
 	}
+	if len(g.cfg.tokenKey) > 0 && strings.HasPrefix(secret, SessionTokenPrefix) {
+		tenant, session, err := verifyToken(g.cfg.tokenKey, secret, g.cfg.now())
+		if err != nil {
+			g.unauthenticated(w, r)
+			return Principal{}, false
+		}
+		return tokenPrincipal(tenant, session), true
+	}
 	p, err := g.deps.Authenticator.Authenticate(r.Context(), secret)
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
@@ -29,8 +37,8 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (Principa
 		g.cfg.log.Warn("gateway: authenticator failed", "route", r.Pattern, "err", err)
 		writeError(w, CodeUnavailable, "authentication is unavailable, retry")
 		return Principal{}, false
-	case p.Tenant == "" || p.KeyID == "":
-		g.cfg.log.Error("gateway: authenticator returned a principal without tenant or key id", "route", r.Pattern)
+	case p.Tenant == "" || p.KeyID == "" || p.Session != "":
+		g.cfg.log.Error("gateway: authenticator returned a principal without tenant or key id, or with a session", "route", r.Pattern)
 		writeError(w, CodeInternal, "internal error")
 		return Principal{}, false
 	}
@@ -40,5 +48,5 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (Principa
 func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	g.cfg.log.Debug("gateway: unauthenticated", "route", r.Pattern)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="ekyc"`)
-	writeError(w, CodeUnauthenticated, "a valid API key is required (Authorization: Bearer <key>)")
+	writeError(w, CodeUnauthenticated, "a valid API key or session token is required (Authorization: Bearer <key>)")
 }

@@ -36,11 +36,16 @@ const (
 
 var scopeRank = map[string]int{ScopeRead: 1, ScopeWrite: 2, ScopeAdmin: 3}
 
-// Principal is the authenticated caller: an API key of a tenant.
+// Principal is the authenticated caller: an API key of a tenant, or a
+// session token (token.go).
 type Principal struct {
 	Tenant string
 	KeyID  string
 	Scopes []string
+	// Session is set for a session token (never by an Authenticator): the
+	// caller may then use the routes that accept session tokens for this
+	// session only.
+	Session string
 }
 
 // Allows reports whether the principal holds scope, directly or through a

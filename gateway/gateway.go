@@ -14,6 +14,11 @@
 // Scopes: GET needs read, POST and PUT write, DELETE and webhook replay
 // admin (admin ⊇ write ⊇ read).
 //
+// A browser uses a session token instead (token.go): issued by POST
+// /v1/sessions/{id}/token to the tenant's server, bound to one session and
+// accepted only by that session's status, uploads and submit, with CORS
+// for the origins of WithCORSOrigins.
+//
 // Limits: a token bucket per tenant and one per key (429 with Retry-After),
 // a body size limit (JSON) and image limits (bytes, JPEG/PNG detected from
 // the bytes, width and height).
@@ -73,6 +78,10 @@ type config struct {
 	now       func() time.Time
 	newID     func() string
 	log       *slog.Logger
+	// Session tokens and CORS (token.go).
+	tokenKey    []byte
+	tokenTTL    time.Duration
+	corsOrigins []string
 }
 
 // Option configures New.
@@ -140,6 +149,10 @@ type Gateway struct {
 	// serialises the submits, uploads and erasures of one session.
 	idemLocks keyedMutex
 	subLocks  keyedMutex
+	// origins are the normalised CORS origins; tokenPatterns the mux
+	// patterns of the routes that accept session tokens.
+	origins       map[string]bool
+	tokenPatterns map[string]bool
 }
 
 // New returns the gateway.
@@ -158,9 +171,10 @@ func New(deps Deps, opts ...Option) (*Gateway, error) {
 		bodyLimit: DefaultBodyLimit,
 		images: ImageLimits{MaxBytes: DefaultImageMaxBytes, MinWidth: DefaultImageMinSide, MinHeight: DefaultImageMinSide,
 			MaxWidth: DefaultImageMaxSide, MaxHeight: DefaultImageMaxSide},
-		now:   time.Now,
-		newID: newUUID,
-		log:   slog.Default(),
+		now:      time.Now,
+		newID:    newUUID,
+		log:      slog.Default(),
+		tokenTTL: DefaultTokenTTL,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -177,11 +191,25 @@ func New(deps Deps, opts ...Option) (*Gateway, error) {
 			return nil, errors.New("gateway: rate limits must not be negative")
 		}
 	}
+	if len(cfg.tokenKey) > 0 && len(cfg.tokenKey) < MinTokenKeyLen {
+		return nil, fmt.Errorf("gateway: the session token key must be at least %d bytes", MinTokenKeyLen)
+	}
+	if cfg.tokenTTL <= 0 || cfg.tokenTTL > MaxTokenTTL {
+		return nil, fmt.Errorf("gateway: the session token lifetime must be in (0, %s]", MaxTokenTTL)
+	}
+	origins, err := validateCORSOrigins(cfg.corsOrigins)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{deps: deps, cfg: cfg, mux: http.NewServeMux(),
-		limiter: newLimiter(cfg.tenantRL, cfg.keyRL, cfg.perTenant)}
+		limiter: newLimiter(cfg.tenantRL, cfg.keyRL, cfg.perTenant), origins: origins, tokenPatterns: map[string]bool{}}
 	g.routes = g.table()
 	for _, rt := range g.routes {
-		g.mux.Handle(rt.method+" "+rt.path, g.wrap(rt))
+		pat := rt.method + " " + rt.path
+		g.mux.Handle(pat, g.wrap(rt))
+		if rt.sessionToken {
+			g.tokenPatterns[pat] = true
+		}
 	}
 	g.mux.HandleFunc("/", g.unmatched)
 	return g, nil
@@ -196,7 +224,14 @@ func mapValues(m map[string]Limit) []Limit {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+// OPTIONS requests are CORS preflights (token.go).
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		g.preflight(w, r)
+		return
+	}
+	g.mux.ServeHTTP(w, r)
+}
 
 // Routes returns the served routes as "METHOD /path/{param}", in the
 // OpenAPI document's path syntax.
@@ -218,7 +253,10 @@ type route struct {
 	scope string
 	// bodyLimit overrides the JSON body limit (image uploads).
 	bodyLimit int64
-	h         handlerFunc
+	// sessionToken: the route also accepts a session token for the
+	// session in its path (and answers CORS for configured origins).
+	sessionToken bool
+	h            handlerFunc
 }
 
 func (g *Gateway) table() []route {
@@ -226,11 +264,12 @@ func (g *Gateway) table() []route {
 	return []route{
 		{method: "GET", path: "/v1/openapi.json", h: g.openAPI},
 		{method: "POST", path: "/v1/sessions", scope: ScopeWrite, h: g.createSession},
-		{method: "GET", path: "/v1/sessions/{id}", scope: ScopeRead, h: g.getSession},
+		{method: "GET", path: "/v1/sessions/{id}", scope: ScopeRead, sessionToken: true, h: g.getSession},
 		{method: "DELETE", path: "/v1/sessions/{id}", scope: ScopeAdmin, h: g.deleteSession},
-		{method: "PUT", path: "/v1/sessions/{id}/document", scope: ScopeWrite, bodyLimit: imgLimit, h: g.putDocument},
-		{method: "PUT", path: "/v1/sessions/{id}/selfie", scope: ScopeWrite, bodyLimit: imgLimit, h: g.putSelfie},
-		{method: "POST", path: "/v1/sessions/{id}/submit", scope: ScopeWrite, h: g.submitSession},
+		{method: "PUT", path: "/v1/sessions/{id}/document", scope: ScopeWrite, bodyLimit: imgLimit, sessionToken: true, h: g.putDocument},
+		{method: "PUT", path: "/v1/sessions/{id}/selfie", scope: ScopeWrite, bodyLimit: imgLimit, sessionToken: true, h: g.putSelfie},
+		{method: "POST", path: "/v1/sessions/{id}/submit", scope: ScopeWrite, sessionToken: true, h: g.submitSession},
+		{method: "POST", path: "/v1/sessions/{id}/token", scope: ScopeWrite, h: g.issueToken},
 		{method: "GET", path: "/v1/sessions/{id}/report", scope: ScopeRead, h: g.getReport},
 		{method: "GET", path: "/v1/webhooks/events", scope: ScopeRead, h: g.listWebhookEvents},
 		{method: "GET", path: "/v1/webhooks/events/{id}", scope: ScopeRead, h: g.getWebhookEvent},
@@ -238,21 +277,40 @@ func (g *Gateway) table() []route {
 	}
 }
 
-// wrap applies, in order: authentication (401), scope (403), rate limits
-// (429), the body limit (413), idempotency (POST), the handler.
+// wrap applies, in order: CORS headers (token routes), authentication
+// (401), the session token's bounds (401 on a route that does not take
+// one, 404 for another session), scope (403), rate limits (429), the body
+// limit (413), idempotency (POST), the handler.
 func (g *Gateway) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.sessionToken {
+			g.corsHeaders(w, r)
+		}
 		var p Principal
 		if rt.scope != "" {
 			var ok bool
 			if p, ok = g.authenticate(w, r); !ok {
 				return
 			}
+			if p.Session != "" {
+				if !rt.sessionToken {
+					g.unauthenticated(w, r)
+					return
+				}
+				if r.PathValue("id") != p.Session {
+					g.fail(w, r, p, sessionNotFound())
+					return
+				}
+			}
 			if !p.Allows(rt.scope) {
 				g.fail(w, r, p, errorf(CodeForbidden, "the API key lacks the "+rt.scope+" scope"))
 				return
 			}
-			if ok, wait := g.limiter.allow(p.Tenant, p.KeyID, g.cfg.now()); !ok {
+			rlKey := p.KeyID
+			if p.Session != "" {
+				rlKey = "" // session tokens: the tenant's bucket only
+			}
+			if ok, wait := g.limiter.allow(p.Tenant, rlKey, g.cfg.now()); !ok {
 				w.Header().Set("Retry-After", fmt.Sprint(retryAfter(wait)))
 				g.fail(w, r, p, errorf(CodeRateLimited, "rate limit exceeded"))
 				return

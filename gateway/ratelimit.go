@@ -68,7 +68,9 @@ func (lm *limiter) get(m map[string]*bucket, id string, l Limit, now time.Time) 
 }
 
 // allow takes a token for (tenant, key) at now. When refused it returns how
-// long until both buckets hold a token.
+// long until both buckets hold a token. An empty key takes from the
+// tenant's bucket only (session tokens: a bucket per session would grow
+// without bound).
 func (lm *limiter) allow(tenant, key string, now time.Time) (bool, time.Duration) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
@@ -80,7 +82,7 @@ func (lm *limiter) allow(tenant, key string, now time.Time) (bool, time.Duration
 	if tl.enabled() {
 		tb = lm.get(lm.tenants, tenant, tl, now)
 	}
-	if lm.key.enabled() {
+	if lm.key.enabled() && key != "" {
 		// Keys are unique across tenants, but scope by tenant anyway.
 		kb = lm.get(lm.keys, tenant+"\x00"+key, lm.key, now)
 	}

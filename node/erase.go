@@ -26,7 +26,9 @@ import (
 //  3. the monitoring subject (name, date of birth) is removed;
 //  4. the review cases of its REVIEW decisions are deleted;
 //  5. the session state is rewritten without its request (compare-and-set),
-//     marked erased;
+//     marked erased; with retention.keep_decisions false it is deleted
+//     instead (the decision then lives on only in the decisions topic and
+//     in analytics, which hold no PII);
 //  6. an audit entry records who erased it.
 //
 // Every step is idempotent, so a retried or repeated erasure is harmless,
@@ -82,7 +84,8 @@ func (n *Node) eraseReviewCases(ctx context.Context, tenant, session string) err
 	return nil
 }
 
-// eraseState drops the request from the stored session state.
+// eraseState drops the request from the stored session state, or the whole
+// state when the decision record is not kept.
 func (n *Node) eraseState(ctx context.Context, tenant, session string) error {
 	for range 10 {
 		st, err := n.store.Get(ctx, tenant, session)
@@ -91,6 +94,15 @@ func (n *Node) eraseState(ctx context.Context, tenant, session string) error {
 		}
 		if err != nil {
 			return err
+		}
+		if !n.cfg.Retention.KeepDecisions {
+			err = n.store.Delete(ctx, tenant, session, st.GetVersion())
+			if !errors.Is(err, sessions.ErrConflict) && !errors.Is(err, sessions.ErrUnknownOutcome) {
+				return err
+			}
+			// Lost to the session actor, or unknown: re-read and retry.
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
 		if st.GetErasedAt() != nil && st.GetRequest() == nil && len(st.GetSealedRequest()) == 0 {
 			return nil

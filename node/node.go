@@ -92,6 +92,7 @@ type Node struct {
 	console     *console.Console
 	demoHandler http.Handler  // /demo (node/demo.go), nil when absent
 	review      *reviewQueue  // review cases, labelled examples, review decisions consumer (node/review.go)
+	retention   *retention    // the retention job (node/retention.go)
 	stop        chan struct{} // closed by Close
 
 	ready     atomic.Bool
@@ -235,6 +236,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if err := n.startGateway(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.startRetention(); err != nil {
+		return nil, err
+	}
 	n.ready.Store(true)
 	n.log.Info("node started", "brokers", n.brokers, "store", cfg.Store.Backend, "cluster", n.member.Address(), "admin", n.AdminAddr())
 	return n, nil
@@ -287,6 +291,7 @@ func (n *Node) Close(graceful bool) {
 			_ = n.api.Shutdown(sctx)
 			cancel()
 		}
+		n.waitRetention() // stops at once, or after the erasure in progress
 		if n.consumer != nil {
 			n.consumer.Close(graceful)
 			select {

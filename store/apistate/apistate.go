@@ -472,6 +472,88 @@ func (s *Store) Meta(ctx context.Context, tenant, id string) (*Draft, error) {
 	return s.read(ctx, tenant, id, false)
 }
 
+// rangePage is how many drafts Range reads per iterator.
+const rangePage = 256
+
+// Range calls fn with every draft of tenant, in id order, as Meta returns
+// them (the sealed part unopened: no data key is needed or touched), until
+// fn returns an error (returned as is) or ctx is done. Drafts are read in
+// pages and no lock is held while fn runs, so fn may call the store (Erase,
+// Update); drafts written during the call may or may not be seen. A draft
+// that does not decode is skipped, and Range then returns ErrCorrupt after
+// it has visited all the others.
+func (s *Store) Range(ctx context.Context, tenant string, fn func(*Draft) error) error {
+	if err := validID("tenant", tenant); err != nil {
+		return err
+	}
+	if fn == nil {
+		return fmt.Errorf("%w: nil function", ErrInvalidArgument)
+	}
+	prefix := DraftKey(tenant, "")
+	upper := append([]byte(nil), prefix...)
+	upper[len(upper)-1]++ // '/' + 1: the first key after the tenant's drafts
+	lower := prefix
+	corrupt := 0
+	for {
+		page, next, bad, err := s.draftPage(ctx, tenant, prefix, lower, upper)
+		if err != nil {
+			return err
+		}
+		corrupt += bad
+		for _, d := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+		if next == nil {
+			break
+		}
+		lower = next
+	}
+	if corrupt > 0 {
+		return fmt.Errorf("%w: %d drafts did not decode", ErrCorrupt, corrupt)
+	}
+	return nil
+}
+
+// draftPage reads up to rangePage drafts in [lower, upper) and returns the
+// lower bound of the next page (nil at the end) and how many drafts it
+// skipped as undecodable.
+func (s *Store) draftPage(ctx context.Context, tenant string, prefix, lower, upper []byte) (out []*Draft, next []byte, corrupt int, err error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, nil, 0, err
+	}
+	defer s.closeMu.RUnlock()
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("apistate: range drafts: %w", err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(out)+corrupt == rangePage {
+			next = append([]byte(nil), it.Key()...)
+			break
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return nil, nil, 0, fmt.Errorf("apistate: range drafts: %w", err)
+		}
+		d, err := s.decode(ctx, tenant, string(it.Key()[len(prefix):]), v, false)
+		if err != nil {
+			corrupt++
+			continue
+		}
+		out = append(out, d)
+	}
+	if err := it.Close(); err != nil {
+		return nil, nil, 0, fmt.Errorf("apistate: range drafts: %w", err)
+	}
+	return out, next, corrupt, nil
+}
+
 // Update reads the draft, calls fn on it and writes the result, all under
 // the draft's lock, so concurrent updates of one draft are serial. An error
 // from fn is returned as it is and nothing is written. fn must not change

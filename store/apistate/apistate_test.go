@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -334,4 +335,96 @@ func TestMetaAndEraseWorkWithoutTheSessionKey(t *testing.T) {
 	got, err := s.Get(ctx, "t", "s")
 	require.NoError(t, err, "a tombstone has nothing sealed")
 	require.Equal(t, apistate.StatusErased, got.Status)
+}
+
+// TestRangeListsATenantsDraftsWithoutTheirKeys: Range visits every draft
+// of one tenant (more than a page), none of another tenant's (whatever
+// their names), without opening sealed parts (all keys destroyed here),
+// lets fn erase drafts as it goes, stops on fn's error, and skips a
+// corrupt draft but reports it.
+func TestRangeListsATenantsDraftsWithoutTheirKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ss := shredSealer{sealer: newSealer(t), shredded: map[string]bool{}}
+	s, err := apistate.Open(dir, ss)
+	require.NoError(t, err)
+	const n = 300
+	want := map[string]time.Time{}
+	for i := range n {
+		d := draft("t1", fmt.Sprintf("s-%03d", i))
+		d.CreatedAt = d.CreatedAt.Add(time.Duration(i) * time.Hour)
+		require.NoError(t, s.Create(ctx, d))
+		want[d.ID] = d.CreatedAt
+		ss.shredded["t1/"+d.ID] = true
+	}
+	// Tenants a naive key encoding would mix up with "t1".
+	for _, k := range [][2]string{{"t1/x", "s-000"}, {"t", "1/s-001"}, {"t10", "s-002"}, {"t2", "s-003"}} {
+		require.NoError(t, s.Create(ctx, draft(k[0], k[1])))
+	}
+
+	collect := func(tenant string) map[string]*apistate.Draft {
+		got := map[string]*apistate.Draft{}
+		require.NoError(t, s.Range(ctx, tenant, func(d *apistate.Draft) error {
+			require.Equal(t, tenant, d.Tenant)
+			require.NotContains(t, got, d.ID, "visited twice")
+			require.Nil(t, d.Applicant, "the sealed part stays sealed")
+			got[d.ID] = d
+			return nil
+		}))
+		return got
+	}
+	got := collect("t1")
+	require.Len(t, got, n)
+	for id, at := range want {
+		require.Contains(t, got, id)
+		require.True(t, at.Equal(got[id].CreatedAt), "%s: created %v, listed %v", id, at, got[id].CreatedAt)
+		require.Equal(t, apistate.StatusCreated, got[id].Status)
+	}
+	require.Len(t, collect("t"), 1)
+	require.Len(t, collect("t10"), 1)
+	require.Empty(t, collect("t3"))
+
+	// fn may erase the draft it is given.
+	erased := 0
+	require.NoError(t, s.Range(ctx, "t1", func(d *apistate.Draft) error {
+		if erased%3 == 0 {
+			if _, err := s.Erase(ctx, d.Tenant, d.ID, time.Now()); err != nil {
+				return err
+			}
+		}
+		erased++
+		return nil
+	}))
+	require.Equal(t, n, erased)
+	tombstones := 0
+	for _, d := range collect("t1") {
+		if d.Status == apistate.StatusErased {
+			tombstones++
+		}
+	}
+	require.Equal(t, n/3, tombstones)
+
+	stop := errors.New("stop")
+	calls := 0
+	require.ErrorIs(t, s.Range(ctx, "t1", func(*apistate.Draft) error { calls++; return stop }), stop)
+	require.Equal(t, 1, calls)
+	require.ErrorIs(t, s.Range(ctx, "", func(*apistate.Draft) error { return nil }), apistate.ErrInvalidArgument)
+	require.ErrorIs(t, s.Range(ctx, "t1", nil), apistate.ErrInvalidArgument)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, s.Range(cctx, "t1", func(*apistate.Draft) error { return nil }), context.Canceled)
+
+	// A corrupt draft is skipped and reported after the others.
+	require.NoError(t, s.Close())
+	db, err := pebble.Open(dir, &pebble.Options{})
+	require.NoError(t, err)
+	require.NoError(t, db.Set(apistate.DraftKey("t1", "s-150x"), []byte("{not json"), pebble.Sync))
+	require.NoError(t, db.Close())
+	s = open(t, dir)
+	visited := 0
+	err = s.Range(ctx, "t1", func(*apistate.Draft) error { visited++; return nil })
+	require.ErrorIs(t, err, apistate.ErrCorrupt)
+	require.Equal(t, n, visited)
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, s.Range(ctx, "t1", func(*apistate.Draft) error { return nil }), apistate.ErrClosed)
 }

@@ -70,13 +70,40 @@ type Store interface {
 	// ErrUnknownOutcome).
 	Put(ctx context.Context, st *ekycv1.SessionState, expectedVersion int64) error
 
+	// Delete removes a session's state if the stored version equals
+	// expectedVersion, the compare-and-set of Put: on mismatch it returns a
+	// *ConflictError (errors.Is ErrConflict) and removes nothing; a store
+	// that cannot tell whether the delete was applied returns an
+	// *UnknownOutcomeError (re-read: ErrNotFound means it was).
+	//
+	// Deleting a session that is not stored succeeds, whatever
+	// expectedVersion: a retried or repeated delete is harmless (erasure
+	// relies on it). A later Put at version 0 creates the session anew.
+	Delete(ctx context.Context, tenantID, sessionID string, expectedVersion int64) error
+
 	// Close releases the store. It is idempotent; other calls after Close
 	// return ErrClosed.
 	Close() error
 }
 
-// ConflictError is the error Put returns when the stored version is not the
-// expected one.
+// Lister is implemented by stores that can enumerate a tenant's sessions
+// cheaply (pebblestore, and the sealed decorator over one). It serves
+// housekeeping such as the retention job: ids, status and timestamps.
+// cqlstore does not implement it, as it would be a scan of the whole table
+// (the partition key is (tenant, session)).
+type Lister interface {
+	// Sessions calls fn with every stored session of tenantID, in an
+	// unspecified order, until fn returns an error (returned as is) or
+	// ctx is done. A decorator may pass states without their request
+	// (sealed leaves it sealed). Sessions written or deleted during the
+	// call may or may not be seen; fn may call the store, including Put
+	// and Delete. A decorator whose inner store cannot list returns an
+	// error matching errors.ErrUnsupported.
+	Sessions(ctx context.Context, tenantID string, fn func(*ekycv1.SessionState) error) error
+}
+
+// ConflictError is the error Put and Delete return when the stored version
+// is not the expected one.
 type ConflictError struct {
 	TenantID  string
 	SessionID string
@@ -127,6 +154,9 @@ func ValidateKey(tenantID, sessionID string) error {
 	return validateID("session id", sessionID)
 }
 
+// ValidateTenant checks a tenant id.
+func ValidateTenant(tenantID string) error { return validateID("tenant id", tenantID) }
+
 func validateID(what, id string) error {
 	switch {
 	case id == "":
@@ -135,6 +165,17 @@ func validateID(what, id string) error {
 		return fmt.Errorf("%w: %s is %d bytes long, the limit is %d", ErrInvalidArgument, what, len(id), MaxIDLen)
 	case !utf8.ValidString(id):
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidArgument, what)
+	}
+	return nil
+}
+
+// ValidateDelete checks the arguments of Store.Delete.
+func ValidateDelete(tenantID, sessionID string, expectedVersion int64) error {
+	if err := ValidateKey(tenantID, sessionID); err != nil {
+		return err
+	}
+	if expectedVersion < 0 {
+		return fmt.Errorf("%w: negative expected version %d", ErrInvalidArgument, expectedVersion)
 	}
 	return nil
 }

@@ -13,7 +13,8 @@
 // # Compare-and-set
 //
 // Writes are lightweight transactions (Paxos): a create is
-// "INSERT ... IF NOT EXISTS", an update "UPDATE ... IF version = ?". A write
+// "INSERT ... IF NOT EXISTS", an update "UPDATE ... IF version = ?", a
+// delete "DELETE ... IF version = ?". A write
 // that is not applied returns a *sessions.ConflictError whose Actual is the
 // version the transaction read (0 when the row does not exist).
 //
@@ -39,6 +40,14 @@
 // ErrUnknownOutcome) wrapping the cause; the caller re-reads and compares,
 // see sessions.ResolveUnknownOutcome. LWT writes are never retried by the
 // driver, as a retry of an applied write would report a false conflict.
+//
+// # Listing
+//
+// The store does not implement sessions.Lister: with (tenant_id,
+// session_id) as the partition key, a tenant's sessions are spread over
+// the whole ring, and listing them is a scan of the full table. The
+// retention job therefore sees only the sessions created through the
+// node's HTTP API (their drafts) on this store.
 package cqlstore
 
 import (
@@ -72,8 +81,9 @@ type Store struct {
 	closed  atomic.Bool
 
 	selectStmt, insertStmt, updateStmt string
+	deleteStmt                         string
 	selectNames, insertNames           []string
-	updateNames                        []string
+	updateNames, deleteNames           []string
 
 	// serialNext holds the sessions whose next Get reads at the serial
 	// consistency.
@@ -119,6 +129,10 @@ func newStore(cfg Config, session gocqlx.Session) *Store {
 		ToCql()
 	s.updateStmt, s.updateNames = qb.Update(t).
 		Set("version", "status", "state", "updated_at").
+		Where(qb.Eq("tenant_id"), qb.Eq("session_id")).
+		If(qb.EqNamed("version", "expected_version")).
+		ToCql()
+	s.deleteStmt, s.deleteNames = qb.Delete(t).
 		Where(qb.Eq("tenant_id"), qb.Eq("session_id")).
 		If(qb.EqNamed("version", "expected_version")).
 		ToCql()
@@ -250,6 +264,80 @@ func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersio
 	s.serialClear(k)
 	st.Version = newVersion
 	return nil
+}
+
+// Delete implements sessions.Store with a lightweight transaction,
+// "DELETE ... IF version = ?". When it is not applied, a row that does not
+// exist (no version returned, or a null one) means the session is already
+// gone: success. Like Put's, the LWT is never retried by the driver, and a
+// timeout is an *sessions.UnknownOutcomeError.
+func (s *Store) Delete(ctx context.Context, tenantID, sessionID string, expectedVersion int64) error {
+	if err := sessions.ValidateDelete(tenantID, sessionID, expectedVersion); err != nil {
+		return err
+	}
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	q := s.session.ContextQuery(ctx, s.deleteStmt, s.deleteNames).BindMap(map[string]any{
+		"tenant_id":        tenantID,
+		"session_id":       sessionID,
+		"expected_version": expectedVersion,
+	})
+	defer q.Release()
+	if err := q.Err(); err != nil {
+		return fmt.Errorf("cqlstore: delete %q/%q: %w", tenantID, sessionID, err)
+	}
+	q.Consistency(s.cfg.Consistency).
+		SerialConsistency(s.cfg.SerialConsistency).
+		Idempotent(false).
+		RetryPolicy(nil)
+
+	prev := map[string]any{}
+	applied, err := q.MapScanCAS(prev)
+	k := key{tenantID, sessionID}
+	if err != nil {
+		err = s.mapErr(err)
+		if isUnknownOutcome(err) {
+			s.markSerial(k)
+			return &sessions.UnknownOutcomeError{TenantID: tenantID, SessionID: sessionID, Expected: expectedVersion, Err: err}
+		}
+		return fmt.Errorf("cqlstore: delete %q/%q: %w", tenantID, sessionID, err)
+	}
+	if applied {
+		s.serialClear(k)
+		return nil
+	}
+	actual := storedVersion(prev)
+	if actual == 0 {
+		// Not stored: the row was absent when the Paxos round read it.
+		s.serialClear(k)
+		return nil
+	}
+	s.markSerial(k)
+	return &sessions.ConflictError{TenantID: tenantID, SessionID: sessionID, Expected: expectedVersion, Actual: actual}
+}
+
+// storedVersion reads the version a failed conditional DELETE returned: 0
+// when the row does not exist (Cassandra returns [applied] only, ScyllaDB a
+// null column), -1 when it cannot be read.
+func storedVersion(prev map[string]any) int64 {
+	v, ok := prev["version"]
+	if !ok {
+		return 0
+	}
+	switch v := v.(type) {
+	case int64:
+		return v
+	case *int64:
+		if v == nil {
+			return 0
+		}
+		return *v
+	case nil:
+		return 0
+	default:
+		return -1
+	}
 }
 
 // actualVersion reads the stored version from the result of a failed LWT.

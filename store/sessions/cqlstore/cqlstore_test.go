@@ -83,6 +83,8 @@ func TestStatements(t *testing.T) {
 	require.Equal(t, "INSERT INTO ekyc.sessions (tenant_id,session_id,version,status,state,updated_at) VALUES (?,?,?,?,?,?) IF NOT EXISTS ", s.insertStmt)
 	require.Equal(t, "UPDATE ekyc.sessions SET version=?,status=?,state=?,updated_at=? WHERE tenant_id=? AND session_id=? IF version=? ", s.updateStmt)
 	require.Equal(t, []string{"version", "status", "state", "updated_at", "tenant_id", "session_id", "expected_version"}, s.updateNames)
+	require.Equal(t, "DELETE FROM ekyc.sessions WHERE tenant_id=? AND session_id=? IF version=? ", s.deleteStmt)
+	require.Equal(t, []string{"tenant_id", "session_id", "expected_version"}, s.deleteNames)
 }
 
 // codeErr is a gocql.RequestError with a given code, like gocql's generic
@@ -129,6 +131,18 @@ func TestIsUnknownOutcome(t *testing.T) {
 	for _, err := range definite {
 		require.False(t, isUnknownOutcome(err), "%T %v", err, err)
 	}
+}
+
+func TestStoredVersion(t *testing.T) {
+	require.Equal(t, int64(4), storedVersion(map[string]any{"version": int64(4)}))
+	require.Equal(t, int64(0), storedVersion(map[string]any{}), "Cassandra: no row, [applied] only")
+	require.Equal(t, int64(0), storedVersion(map[string]any{"version": int64(0)}), "ScyllaDB: null column, no row")
+	require.Equal(t, int64(0), storedVersion(map[string]any{"version": nil}))
+	var null *int64
+	require.Equal(t, int64(0), storedVersion(map[string]any{"version": null}))
+	v := int64(7)
+	require.Equal(t, int64(7), storedVersion(map[string]any{"version": &v}))
+	require.Equal(t, int64(-1), storedVersion(map[string]any{"version": "7"}))
 }
 
 func TestActualVersion(t *testing.T) {

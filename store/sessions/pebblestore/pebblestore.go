@@ -51,7 +51,10 @@ type Store struct {
 	stripes [stripes]sync.Mutex
 }
 
-var _ sessions.Store = (*Store)(nil)
+var (
+	_ sessions.Store  = (*Store)(nil)
+	_ sessions.Lister = (*Store)(nil)
+)
 
 type config struct {
 	logger     pebble.Logger
@@ -237,6 +240,120 @@ func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersio
 	}
 	st.Version = expectedVersion + 1
 	return nil
+}
+
+// Delete implements sessions.Store: a compare-and-set like Put, under the
+// key's stripe.
+func (s *Store) Delete(ctx context.Context, tenantID, sessionID string, expectedVersion int64) error {
+	if err := sessions.ValidateDelete(tenantID, sessionID, expectedVersion); err != nil {
+		return err
+	}
+	key := Key(tenantID, sessionID)
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.closeMu.RUnlock()
+
+	mu := &s.stripes[maphash.Bytes(s.seed, key)%stripes]
+	mu.Lock()
+	defer mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil // already gone
+	}
+	if err != nil {
+		return fmt.Errorf("pebblestore: delete %q/%q: read version: %w", tenantID, sessionID, err)
+	}
+	actual, err := sessions.VersionOf(v)
+	closer.Close()
+	if err != nil {
+		return fmt.Errorf("pebblestore: delete %q/%q: %w", tenantID, sessionID, err)
+	}
+	if actual != expectedVersion {
+		return &sessions.ConflictError{TenantID: tenantID, SessionID: sessionID, Expected: expectedVersion, Actual: actual}
+	}
+	if err := s.db.Delete(key, pebble.Sync); err != nil {
+		return fmt.Errorf("pebblestore: delete %q/%q: %w", tenantID, sessionID, err)
+	}
+	return nil
+}
+
+// listPage is how many sessions Sessions reads per iterator.
+const listPage = 256
+
+// Sessions implements sessions.Lister: a scan of the tenant's key prefix,
+// in key order, read in pages so that no lock or iterator is held while fn
+// runs.
+func (s *Store) Sessions(ctx context.Context, tenantID string, fn func(*ekycv1.SessionState) error) error {
+	if err := sessions.ValidateTenant(tenantID); err != nil {
+		return err
+	}
+	if fn == nil {
+		return fmt.Errorf("pebblestore: %w: nil function", sessions.ErrInvalidArgument)
+	}
+	prefix := Key(tenantID, "")
+	upper := append([]byte(nil), prefix...)
+	upper[len(upper)-1]++ // '/' + 1: the first key after the tenant's
+	lower := prefix
+	for {
+		page, next, err := s.page(ctx, lower, upper)
+		if err != nil {
+			return fmt.Errorf("pebblestore: list %q: %w", tenantID, err)
+		}
+		for _, st := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(st); err != nil {
+				return err
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		lower = next
+	}
+}
+
+// page reads up to listPage states in [lower, upper) and returns the lower
+// bound of the next page (nil at the end).
+func (s *Store) page(ctx context.Context, lower, upper []byte) ([]*ekycv1.SessionState, []byte, error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, nil, err
+	}
+	defer s.closeMu.RUnlock()
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		out  []*ekycv1.SessionState
+		next []byte
+	)
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(out) == listPage {
+			next = append([]byte(nil), it.Key()...)
+			break
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return nil, nil, err
+		}
+		st, err := sessions.Unmarshal(v) // copies
+		if err != nil {
+			it.Close()
+			return nil, nil, err
+		}
+		out = append(out, st)
+	}
+	if err := it.Close(); err != nil {
+		return nil, nil, err
+	}
+	return out, next, nil
 }
 
 // Close implements sessions.Store: it waits for the calls in progress, then

@@ -112,13 +112,35 @@ func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersio
 	return nil
 }
 
+// Delete implements sessions.Store: the inner store's delete (nothing is
+// sealed in a delete).
+func (s *Store) Delete(ctx context.Context, tenantID, sessionID string, expectedVersion int64) error {
+	return s.inner.Delete(ctx, tenantID, sessionID, expectedVersion)
+}
+
+// Sessions implements sessions.Lister when the inner store does (an error
+// matching errors.ErrUnsupported otherwise). The states are passed as
+// stored, their request left sealed (SealedRequest set, Request nil):
+// listing is for housekeeping and opens no data key. Such a state may be
+// written back with Put, which keeps the sealed request as it is.
+func (s *Store) Sessions(ctx context.Context, tenantID string, fn func(*ekycv1.SessionState) error) error {
+	l, ok := s.inner.(sessions.Lister)
+	if !ok {
+		return fmt.Errorf("sealed: %w: the inner store cannot list sessions", errors.ErrUnsupported)
+	}
+	return l.Sessions(ctx, tenantID, fn)
+}
+
 // Close implements sessions.Store (closes the inner store).
 func (s *Store) Close() error { return s.inner.Close() }
 
 // Inner is the wrapped store.
 func (s *Store) Inner() sessions.Store { return s.inner }
 
-var _ sessions.Store = (*Store)(nil)
+var (
+	_ sessions.Store  = (*Store)(nil)
+	_ sessions.Lister = (*Store)(nil)
+)
 
 // ShreddedIs returns a predicate for New: errors.Is(err, target).
 func ShreddedIs(target error) func(error) bool {

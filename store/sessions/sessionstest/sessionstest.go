@@ -48,6 +48,14 @@ func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 	t.Run("ReadModifyWrite", func(t *testing.T) { testReadModifyWrite(t, newStore(t)) })
 	t.Run("ContextCancelled", func(t *testing.T) { testContextCancelled(t, newStore(t)) })
 	t.Run("Close", func(t *testing.T) { testClose(t, newStore(t)) })
+	t.Run("Delete", func(t *testing.T) { testDelete(t, newStore(t)) })
+	t.Run("DeleteMissing", func(t *testing.T) { testDeleteMissing(t, newStore(t)) })
+	t.Run("DeleteStaleVersion", func(t *testing.T) { testDeleteStaleVersion(t, newStore(t)) })
+	t.Run("DeleteTenantIsolation", func(t *testing.T) { testDeleteTenantIsolation(t, newStore(t)) })
+	t.Run("DeleteRacesUpdate", func(t *testing.T) { testDeleteRacesUpdate(t, newStore(t)) })
+	t.Run("DeleteContextCancelled", func(t *testing.T) { testDeleteContextCancelled(t, newStore(t)) })
+	t.Run("DeleteClosed", func(t *testing.T) { testDeleteClosed(t, newStore(t)) })
+	t.Run("List", func(t *testing.T) { testList(t, newStore(t)) })
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -97,6 +105,12 @@ func testInvalidArguments(t *testing.T, s sessions.Store) {
 		err = s.Put(ctx, newState(tc.tenant, tc.session, ekycv1.SessionStatus_SESSION_STATUS_CREATED), 0)
 		require.ErrorIs(t, err, sessions.ErrInvalidArgument, "Put(%q, %q)", tc.tenant, tc.session)
 	}
+	for _, tc := range []struct{ tenant, session string }{
+		{"", "s"}, {"t", ""}, {"t", "bad\xffutf8"}, {"t", string(make([]byte, sessions.MaxIDLen+1))},
+	} {
+		require.ErrorIs(t, s.Delete(ctx, tc.tenant, tc.session, 1), sessions.ErrInvalidArgument, "Delete(%q, %q)", tc.tenant, tc.session)
+	}
+	require.ErrorIs(t, s.Delete(ctx, "t", "s", -1), sessions.ErrInvalidArgument)
 	require.ErrorIs(t, s.Put(ctx, nil, 0), sessions.ErrInvalidArgument)
 	st := newState("t", "s", ekycv1.SessionStatus_SESSION_STATUS_CREATED)
 	require.ErrorIs(t, s.Put(ctx, st, -1), sessions.ErrInvalidArgument)
@@ -464,4 +478,271 @@ func testClose(t *testing.T, s sessions.Store) {
 	require.ErrorIs(t, err, sessions.ErrClosed)
 	require.ErrorIs(t, s.Put(ctx, st, 1), sessions.ErrClosed)
 	require.Equal(t, int64(1), st.GetVersion())
+}
+
+// remove is a Delete whose unknown outcome is settled by re-reading: the
+// delete was applied when the session is gone.
+func remove(ctx context.Context, s sessions.Store, tenant, session string, expected int64) (applied bool, err error) {
+	err = s.Delete(ctx, tenant, session, expected)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, sessions.ErrUnknownOutcome) {
+		return false, err
+	}
+	if _, gerr := s.Get(ctx, tenant, session); errors.Is(gerr, sessions.ErrNotFound) {
+		return true, nil
+	} else if gerr != nil {
+		return false, fmt.Errorf("resolve %v: %w", err, gerr)
+	}
+	return false, err
+}
+
+func testDelete(t *testing.T, s sessions.Store) {
+	ctx := ctxFor(t)
+	st := FullState("tenant-1", "session-1")
+	require.NoError(t, s.Put(ctx, st, 0))
+	st.Status = ekycv1.SessionStatus_SESSION_STATUS_DECIDED
+	require.NoError(t, s.Put(ctx, st, 1))
+
+	applied, err := remove(ctx, s, "tenant-1", "session-1", 2)
+	require.NoError(t, err)
+	require.True(t, applied)
+	_, err = s.Get(ctx, "tenant-1", "session-1")
+	require.ErrorIs(t, err, sessions.ErrNotFound)
+
+	// Deleting again is harmless, whatever the version.
+	require.NoError(t, s.Delete(ctx, "tenant-1", "session-1", 2))
+	require.NoError(t, s.Delete(ctx, "tenant-1", "session-1", 0))
+
+	// The session can be created anew, at version 1, and an update at
+	// the old version conflicts with it.
+	again := newState("tenant-1", "session-1", ekycv1.SessionStatus_SESSION_STATUS_CREATED)
+	require.NoError(t, s.Put(ctx, again, 0))
+	require.Equal(t, int64(1), again.GetVersion())
+	requireStored(t, s, again)
+	requireConflict(t, s.Put(ctx, newState("tenant-1", "session-1", ekycv1.SessionStatus_SESSION_STATUS_FAILED), 2),
+		"tenant-1", "session-1", 2, 1)
+}
+
+func testDeleteMissing(t *testing.T, s sessions.Store) {
+	ctx := ctxFor(t)
+	for _, v := range []int64{0, 1, 7} {
+		require.NoError(t, s.Delete(ctx, "tenant-1", "never-stored", v), "version %d", v)
+	}
+	_, err := s.Get(ctx, "tenant-1", "never-stored")
+	require.ErrorIs(t, err, sessions.ErrNotFound)
+	// A delete of a missing session does not stop its creation.
+	st := newState("tenant-1", "never-stored", ekycv1.SessionStatus_SESSION_STATUS_CREATED)
+	require.NoError(t, s.Put(ctx, st, 0))
+	requireStored(t, s, st)
+}
+
+func testDeleteStaleVersion(t *testing.T, s sessions.Store) {
+	ctx := ctxFor(t)
+	st := newState("tenant-1", "session-1", ekycv1.SessionStatus_SESSION_STATUS_CREATED)
+	require.NoError(t, s.Put(ctx, st, 0))
+	st.Status = ekycv1.SessionStatus_SESSION_STATUS_PROCESSING
+	require.NoError(t, s.Put(ctx, st, 1))
+
+	for _, v := range []int64{1, 3, 0} { // older, newer, "must not exist"
+		requireConflict(t, s.Delete(ctx, "tenant-1", "session-1", v), "tenant-1", "session-1", v, 2)
+	}
+	requireStored(t, s, st)
+	// The state read after the conflicts can be deleted at its version.
+	got, err := s.Get(ctx, "tenant-1", "session-1")
+	require.NoError(t, err)
+	applied, err := remove(ctx, s, "tenant-1", "session-1", got.GetVersion())
+	require.NoError(t, err)
+	require.True(t, applied)
+	_, err = s.Get(ctx, "tenant-1", "session-1")
+	require.ErrorIs(t, err, sessions.ErrNotFound)
+}
+
+func testDeleteTenantIsolation(t *testing.T, s sessions.Store) {
+	ctx := ctxFor(t)
+	// The same session id in another tenant, and keys a naive
+	// "tenant/session" encoding would confuse with the deleted ones.
+	var kept []*ekycv1.SessionState
+	for _, k := range [][2]string{{"tenant-b", "shared-id"}, {"a/b", "c"}, {"a", "b/cd"}} {
+		st := newState(k[0], k[1], ekycv1.SessionStatus_SESSION_STATUS_REVIEW)
+		require.NoError(t, s.Put(ctx, st, 0))
+		kept = append(kept, st)
+	}
+	for _, k := range [][2]string{{"tenant-a", "shared-id"}, {"a", "b/c"}} {
+		require.NoError(t, s.Put(ctx, newState(k[0], k[1], ekycv1.SessionStatus_SESSION_STATUS_CREATED), 0))
+		applied, err := remove(ctx, s, k[0], k[1], 1)
+		require.NoError(t, err)
+		require.True(t, applied)
+		_, err = s.Get(ctx, k[0], k[1])
+		require.ErrorIs(t, err, sessions.ErrNotFound)
+	}
+	for _, st := range kept {
+		requireStored(t, s, st)
+	}
+}
+
+// testDeleteRacesUpdate races a Delete and a Put at the same version, for
+// several sessions: exactly one wins each race.
+func testDeleteRacesUpdate(t *testing.T, s sessions.Store) {
+	ctx := ctxFor(t)
+	const rounds = 8
+	for r := range rounds {
+		session := fmt.Sprintf("race-%d", r)
+		require.NoError(t, s.Put(ctx, newState("tenant-1", session, ekycv1.SessionStatus_SESSION_STATUS_CREATED), 0))
+		var (
+			wg                sync.WaitGroup
+			start             = make(chan struct{})
+			putOK, delOK      bool
+			putErr, deleteErr error
+			update            = newState("tenant-1", session, ekycv1.SessionStatus_SESSION_STATUS_PROCESSING)
+		)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			putOK, putErr = write(ctx, s, update, 1)
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			delOK, deleteErr = remove(ctx, s, "tenant-1", session, 1)
+		}()
+		close(start)
+		wg.Wait()
+
+		require.True(t, putOK != delOK, "round %d: exactly one must win: put %v, delete %v", r, putErr, deleteErr)
+		got, err := s.Get(ctx, "tenant-1", session)
+		if delOK {
+			require.ErrorIs(t, err, sessions.ErrNotFound, "round %d: the delete won", r)
+			if !errors.Is(putErr, sessions.ErrUnknownOutcome) {
+				requireConflict(t, putErr, "tenant-1", session, 1, 0)
+			}
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, int64(2), got.GetVersion(), "round %d: the update won", r)
+		require.Equal(t, ekycv1.SessionStatus_SESSION_STATUS_PROCESSING, got.GetStatus())
+		if !errors.Is(deleteErr, sessions.ErrUnknownOutcome) {
+			requireConflict(t, deleteErr, "tenant-1", session, 1, 2)
+		}
+	}
+}
+
+func testDeleteContextCancelled(t *testing.T, s sessions.Store) {
+	st := newState("tenant-1", "session-1", ekycv1.SessionStatus_SESSION_STATUS_CREATED)
+	require.NoError(t, s.Put(ctxFor(t), st, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, s.Delete(ctx, "tenant-1", "session-1", 1), context.Canceled)
+	requireStored(t, s, st)
+}
+
+func testDeleteClosed(t *testing.T, s sessions.Store) {
+	ctx := ctxFor(t)
+	require.NoError(t, s.Put(ctx, newState("tenant-1", "session-1", ekycv1.SessionStatus_SESSION_STATUS_CREATED), 0))
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, s.Delete(ctx, "tenant-1", "session-1", 1), sessions.ErrClosed)
+}
+
+// listed collects what Sessions passes for tenant, by session id.
+func listed(t *testing.T, l sessions.Lister, tenant string) map[string]*ekycv1.SessionState {
+	t.Helper()
+	out := map[string]*ekycv1.SessionState{}
+	require.NoError(t, l.Sessions(ctxFor(t), tenant, func(st *ekycv1.SessionState) error {
+		require.Equal(t, tenant, st.GetTenantId())
+		require.NotContains(t, out, st.GetSessionId(), "listed twice")
+		out[st.GetSessionId()] = st
+		return nil
+	}))
+	return out
+}
+
+// ListSessions is the number of sessions testList stores for one tenant:
+// more than one page of a store that reads in pages of a few hundred.
+const ListSessions = 600
+
+// testList checks sessions.Lister, for the stores that implement it.
+func testList(t *testing.T, s sessions.Store) {
+	l, ok := s.(sessions.Lister)
+	if !ok {
+		t.Skipf("%T does not implement sessions.Lister", s)
+	}
+	ctx := ctxFor(t)
+	if err := l.Sessions(ctx, "tenant-1", func(*ekycv1.SessionState) error { return nil }); errors.Is(err, errors.ErrUnsupported) {
+		t.Skipf("%T cannot list: %v", s, err)
+	} else {
+		require.NoError(t, err, "listing an empty tenant")
+	}
+	require.Empty(t, listed(t, l, "tenant-1"))
+
+	// Tenants whose keys a naive encoding would mix up with "a".
+	others := [][2]string{{"a/b", "c"}, {"a\x00", "b"}, {"ab", "x"}, {"b", "a"}, {"\x01a", "b"}}
+	for _, k := range others {
+		require.NoError(t, s.Put(ctx, newState(k[0], k[1], ekycv1.SessionStatus_SESSION_STATUS_CREATED), 0))
+	}
+	// Written in parallel: stores that sync each write share the syncs.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < ListSessions; i += 8 {
+				st := newState("a", fmt.Sprintf("s-%04d", i), ekycv1.SessionStatus_SESSION_STATUS_DECIDED)
+				st.CreatedAt = timestamppb.New(time.Unix(1767225600+int64(i), 0))
+				if err := s.Put(ctx, st, 0); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+
+	got := listed(t, l, "a")
+	require.Len(t, got, ListSessions)
+	for i := range ListSessions {
+		st := got[fmt.Sprintf("s-%04d", i)]
+		require.NotNil(t, st, "session %d not listed", i)
+		require.Equal(t, int64(1), st.GetVersion())
+		require.Equal(t, int64(1767225600+int64(i)), st.GetCreatedAt().GetSeconds())
+	}
+	for _, k := range others {
+		require.Len(t, listed(t, l, k[0]), 1, "tenant %q", k[0])
+	}
+
+	// fn may write to the store (here: delete every other session), and its
+	// error stops the listing and is returned as it is.
+	n := 0
+	require.NoError(t, l.Sessions(ctx, "a", func(st *ekycv1.SessionState) error {
+		n++
+		if n%2 == 0 {
+			return s.Delete(ctx, "a", st.GetSessionId(), st.GetVersion())
+		}
+		st.Status = ekycv1.SessionStatus_SESSION_STATUS_FAILED
+		return s.Put(ctx, st, st.GetVersion())
+	}))
+	require.Equal(t, ListSessions, n)
+	got = listed(t, l, "a")
+	require.Len(t, got, ListSessions/2)
+	for _, st := range got {
+		require.Equal(t, ekycv1.SessionStatus_SESSION_STATUS_FAILED, st.GetStatus())
+		require.Equal(t, int64(2), st.GetVersion())
+	}
+	stop := errors.New("stop here")
+	calls := 0
+	err := l.Sessions(ctx, "a", func(*ekycv1.SessionState) error { calls++; return stop })
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, calls)
+
+	require.ErrorIs(t, l.Sessions(ctx, "", func(*ekycv1.SessionState) error { return nil }), sessions.ErrInvalidArgument)
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, l.Sessions(cctx, "a", func(*ekycv1.SessionState) error { return nil }), context.Canceled)
 }
