@@ -20,7 +20,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -36,14 +35,11 @@ import (
 var dist embed.FS
 
 // Starter creates a verification session for the demo tenant and issues
-// its session token (gateway POST /v1/sessions/{id}/token semantics).
+// its session token (gateway POST /v1/sessions/{id}/token semantics). Any
+// error is answered 503 (the page may retry) and logged.
 type Starter interface {
 	Start(ctx context.Context) (sessionID, token string, err error)
 }
-
-// ErrUnavailable may be returned by a Starter that cannot start a session
-// now (a backing store down); the page is told to retry.
-var ErrUnavailable = errors.New("demo: unavailable")
 
 // Deps are the demo's collaborators. Starter is required for the API:
 // without it POST /demo/api/start answers 503.

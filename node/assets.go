@@ -1,7 +1,17 @@
 package node
 
-import "io/fs"
+import (
+	"io/fs"
 
-// consoleAssets is the built reviewer console (console/web/dist), nil until
-// the web bundle exists.
-func consoleAssets() fs.FS { return nil }
+	"github.com/openekyc/ekyc/console/web"
+)
+
+// consoleAssets is the built reviewer console (console/web/dist, embedded;
+// rebuilt with make web).
+func consoleAssets() fs.FS {
+	sub, err := fs.Sub(web.Dist, "dist")
+	if err != nil {
+		return nil
+	}
+	return sub
+}

@@ -132,7 +132,9 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 
 	base := "http://" + n.GatewayAddr()
 	alice := newReviewerClient(t, base)
-	code, _, _ := alice.do("GET", "/console/api/cases", nil, false)
+	code, page, _ := alice.do("GET", "/console/", nil, false)
+	require.Equal(t, http.StatusOK, code, "the console page is served: %v", page)
+	code, _, _ = alice.do("GET", "/console/api/cases", nil, false)
 	require.Equal(t, http.StatusUnauthorized, code, "no login, no cases")
 	code, _, _ = alice.do("POST", "/console/api/login", map[string]string{"tenant": "demo", "username": "alice", "password": "wrong password!"}, false)
 	require.Equal(t, http.StatusUnauthorized, code)
