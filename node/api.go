@@ -28,6 +28,10 @@ type protection struct {
 	blobs   *blobs.Store
 	tenants *tenants.Store
 	audit   *audit.Log
+	// env is the master key as an envelope.Keyring, loaded once: it seals
+	// small node-wide records (webhook secrets and bodies, monitoring
+	// subjects).
+	env *envelope.Keyring
 }
 
 // Data-directory layout of the protection stores.
@@ -59,11 +63,10 @@ func (n *Node) startProtection(ctx context.Context) (err error) {
 	if p.blobs, err = blobs.Open(ctx, n.cfg.Blobs.URL, p.ring, blobs.WithMaxSize(int(n.cfg.Gateway.ImageMaxBytes))); err != nil {
 		return fmt.Errorf("node: blobs: %w", err)
 	}
-	envKeys, err := masterEnvelope(n.cfg)
-	if err != nil {
-		return err
+	if p.env, err = envelope.LoadOrCreateKeyFile(n.cfg.MasterKeyFile); err != nil {
+		return fmt.Errorf("node: master key: %w", err)
 	}
-	if p.tenants, err = tenants.Open(ctx, tenantsDir(n.cfg), tenants.WithSealer(envKeys)); err != nil {
+	if p.tenants, err = tenants.Open(ctx, tenantsDir(n.cfg), tenants.WithSealer(p.env)); err != nil {
 		return fmt.Errorf("node: tenants: %w", err)
 	}
 	if p.audit, err = audit.Open(ctx, auditDir(n.cfg)); err != nil {
@@ -133,14 +136,4 @@ func serveHTTP(addr string, t config.TLS, h http.Handler) (*http.Server, net.Lis
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, ln, nil
-}
-
-// masterEnvelope is the master key as an envelope.Keyring: it seals small
-// node-wide secrets (webhook signing secrets, monitoring subjects).
-func masterEnvelope(cfg config.Config) (*envelope.Keyring, error) {
-	k, err := envelope.LoadOrCreateKeyFile(cfg.MasterKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("node: master key: %w", err)
-	}
-	return k, nil
 }

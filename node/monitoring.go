@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/openekyc/ekyc/internal/envelope"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
 	"github.com/openekyc/ekyc/services/screening"
 	"github.com/openekyc/ekyc/store/monitoring"
@@ -95,11 +94,9 @@ func (n *Node) startMonitoring(current func() *screening.Index) error {
 	if len(tenants) == 0 {
 		return nil
 	}
-	keys, err := envelope.LoadOrCreateKeyFile(n.cfg.MasterKeyFile)
-	if err != nil {
-		return fmt.Errorf("monitoring: master key: %w", err)
-	}
+	keys := n.protect.env
 	var st monitoring.Store
+	var err error
 	switch n.cfg.Store.Backend {
 	case "cql":
 		cc, err := CQLConfig(n.cfg.Store.CQL)

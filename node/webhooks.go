@@ -28,11 +28,7 @@ type webhookLog struct {
 }
 
 func (n *Node) startWebhooks(ctx context.Context) error {
-	keys, err := masterEnvelope(n.cfg)
-	if err != nil {
-		return err
-	}
-	st, err := pebblestore.Open(webhooksDir(n.cfg), keys)
+	st, err := pebblestore.Open(webhooksDir(n.cfg), n.protect.env)
 	if err != nil {
 		return fmt.Errorf("node: webhooks: %w", err)
 	}
