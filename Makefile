@@ -7,7 +7,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 PKGS      := ./...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models web
+.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models web browser
 
 all: build
 
@@ -25,9 +25,14 @@ run: build models
 # with -short: the model-heavy tests (200 OCR pages) ran in the first pass and
 # would take tens of minutes under the race detector.
 test: lint models
+	@deploy/local/browser.sh install || echo "make test: *** NO BROWSER: the browser end-to-end test (node/browser_e2e_test.go) will be SKIPPED; see the message above ***"
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(GO) test -race -short -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
 	EKYC_TEST_ITEST=auto deploy/local/itest.sh
+
+## browser: Debian's Chromium and e2e/browser's playwright-core for the browser end-to-end test
+browser:
+	deploy/local/browser.sh install
 
 ## models: fetch the ONNX models and the ONNX Runtime library from npm into the
 ## model repository ($EKYC_MODELS_DIR, default ~/.cache/ekyc/models), SHA-256 checked

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -70,6 +71,7 @@ type Config struct {
 	Webhooks      Webhooks  `yaml:"webhooks"`
 	Retention     Retention `yaml:"retention"`
 	Review        Review    `yaml:"review"`
+	Demo          Demo      `yaml:"demo"`
 	Tenants       []Tenant  `yaml:"tenants"`
 }
 
@@ -258,6 +260,31 @@ type Gateway struct {
 	TenantBurst int     `yaml:"tenant_burst"`
 	KeyRPS      float64 `yaml:"key_rps"`
 	KeyBurst    int     `yaml:"key_burst"`
+	// SessionTokenTTL is the lifetime of a browser session token (POST
+	// /v1/sessions/{id}/token); the token's HMAC key is derived from the
+	// master key, so every node sharing it verifies every node's tokens.
+	SessionTokenTTL Duration `yaml:"session_token_ttl"`
+	// CORSOrigins are the origins whose pages may call the session-token
+	// routes from the browser (the web SDK on a tenant's site). Empty:
+	// same-origin pages only.
+	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+// Demo configures the /demo page (demo/): a capture flow through the web
+// SDK against this node, creating sessions for one tenant. It creates
+// sessions for anyone who reaches the API listener: enable it on local or
+// demonstration nodes only.
+type Demo struct {
+	Enabled bool `yaml:"enabled"`
+	// Tenant owns the demo's sessions (a configured tenant or one made
+	// with ekyc tenant create).
+	Tenant string `yaml:"tenant"`
+	// Checks of a demo session: document and/or face (the demo sends no
+	// applicant data, which screening and database checks need).
+	Checks []string `yaml:"checks"`
+	// StartsPerMinute bounds the demo sessions started per minute on this
+	// node (429 beyond).
+	StartsPerMinute int `yaml:"starts_per_minute"`
 }
 
 // Blobs configures the encrypted store of images.
@@ -449,7 +476,8 @@ func Default() Config {
 			ClickHouse: ClickHouseConfig{Database: "ekyc", DialTimeout: Duration(5 * time.Second)}},
 		Vectors: Vectors{Backend: "hnsw", Milvus: Milvus{Collection: "ekyc_faces"}},
 		Gateway: Gateway{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, ImageMaxBytes: 10 << 20, ImageMinSide: 200, ImageMaxSide: 8000,
-			TenantRPS: 200, TenantBurst: 400, KeyRPS: 100, KeyBurst: 200},
+			TenantRPS: 200, TenantBurst: 400, KeyRPS: 100, KeyBurst: 200, SessionTokenTTL: Duration(30 * time.Minute)},
+		Demo: Demo{Tenant: "demo", Checks: []string{"document", "face"}, StartsPerMinute: 30},
 		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4, AllowPrivate: true,
 			Schedule: []Duration{Duration(time.Second), Duration(5 * time.Second), Duration(30 * time.Second), Duration(5 * time.Minute), Duration(30 * time.Minute)}},
 		Retention: Retention{Interval: Duration(time.Hour), KeepDecisions: true},
@@ -622,6 +650,35 @@ func (c *Config) finish() error {
 	if r := c.Review; r.ClaimTTL <= 0 || r.SLA.Sanctions <= 0 || r.SLA.DuplicateIdentity <= 0 || r.SLA.Liveness <= 0 ||
 		r.SLA.Document <= 0 || r.SLA.Other <= 0 {
 		bad("review: claim_ttl and every review.sla duration must be > 0")
+	}
+	if d := c.Gateway.SessionTokenTTL.D(); d <= 0 || d > 24*time.Hour {
+		bad("gateway.session_token_ttl must be > 0 and at most 24h")
+	}
+	for _, o := range c.Gateway.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad("gateway.cors_origins: %q is not an origin (scheme://host[:port])", o)
+		}
+	}
+	if c.Demo.Enabled {
+		if c.Gateway.Listen == "" {
+			bad("demo.enabled needs the API (gateway.listen)")
+		}
+		if !tenantIDRE.MatchString(c.Demo.Tenant) {
+			bad("demo.tenant %q is not a valid tenant id", c.Demo.Tenant)
+		}
+		if c.Demo.StartsPerMinute <= 0 {
+			bad("demo.starts_per_minute must be > 0")
+		}
+		if len(c.Demo.Checks) == 0 {
+			bad("demo.checks: at least one of document, face")
+		}
+		seen := map[string]bool{}
+		for _, k := range c.Demo.Checks {
+			if (k != "document" && k != "face") || seen[k] {
+				bad("demo.checks: %q (want document and/or face, each once)", k)
+			}
+			seen[k] = true
+		}
 	}
 	if c.Kafka.Partitions < 1 {
 		bad("kafka.partitions must be >= 1")

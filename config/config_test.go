@@ -71,6 +71,13 @@ func TestInvalidConfigsAreRejectedWithClearErrors(t *testing.T) {
 		"negative retention_days":   {yaml: "tenants:\n  - {id: a, default_policy: default, retention_days: -1}\n", want: "retention_days"},
 		"retention_days too large":  {yaml: "tenants:\n  - {id: a, default_policy: default, retention_days: 36501}\n", want: "retention_days"},
 		"negative default_days":     {env: []string{"EKYC_RETENTION_DEFAULT_DAYS=-1"}, want: "default_days"},
+		"session token ttl":         {env: []string{"EKYC_GATEWAY_SESSION_TOKEN_TTL=48h"}, want: "gateway.session_token_ttl"},
+		"cors origin with path":     {env: []string{"EKYC_GATEWAY_CORS_ORIGINS=https://shop.example/checkout"}, want: "gateway.cors_origins"},
+		"cors wildcard":             {env: []string{"EKYC_GATEWAY_CORS_ORIGINS=*"}, want: "gateway.cors_origins"},
+		"demo without api":          {env: []string{"EKYC_DEMO_ENABLED=true", "EKYC_GATEWAY_LISTEN="}, want: "demo.enabled needs the API"},
+		"demo screening":            {env: []string{"EKYC_DEMO_ENABLED=true", "EKYC_DEMO_CHECKS=face,screening"}, want: "demo.checks"},
+		"demo check twice":          {env: []string{"EKYC_DEMO_ENABLED=true", "EKYC_DEMO_CHECKS=face,face"}, want: "demo.checks"},
+		"demo tenant":               {env: []string{"EKYC_DEMO_ENABLED=true", "EKYC_DEMO_TENANT=Bad Tenant"}, want: "demo.tenant"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := ""

@@ -23,12 +23,16 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 //go:embed web/dist
@@ -47,7 +51,17 @@ type Deps struct {
 	Starter Starter
 	// Log defaults to slog.Default().
 	Log *slog.Logger
+	// StartsPerMinute bounds the sessions the page may start on this node
+	// (a token bucket holding a minute's worth); beyond it POST
+	// /demo/api/start answers 429 with Retry-After. 0 means
+	// DefaultStartsPerMinute.
+	StartsPerMinute int
+	// Now is the limiter's clock (tests); defaults to time.Now.
+	Now func() time.Time
 }
+
+// DefaultStartsPerMinute is the default of Deps.StartsPerMinute.
+const DefaultStartsPerMinute = 30
 
 const (
 	mount = "/demo"
@@ -62,6 +76,27 @@ type handler struct {
 	deps   Deps
 	assets fs.FS
 	mux    *http.ServeMux
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+// take takes a start from the bucket, or says how long until one is there.
+func (h *handler) take() (bool, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.deps.Now()
+	perSec := float64(h.deps.StartsPerMinute) / 60
+	if !h.last.IsZero() {
+		h.tokens = min(float64(h.deps.StartsPerMinute), h.tokens+now.Sub(h.last).Seconds()*perSec)
+	}
+	h.last = now
+	if h.tokens >= 1 {
+		h.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - h.tokens) / perSec * float64(time.Second))
 }
 
 // New returns the handler of /demo, /demo/ (the page), /demo/assets/...
@@ -70,10 +105,16 @@ func New(deps Deps) http.Handler {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
+	if deps.StartsPerMinute <= 0 {
+		deps.StartsPerMinute = DefaultStartsPerMinute
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
 	// web/dist is a valid path and embedded (go:embed fails the build
 	// otherwise), so Sub cannot fail.
 	sub, _ := fs.Sub(dist, "web/dist")
-	h := &handler{deps: deps, assets: sub, mux: http.NewServeMux()}
+	h := &handler{deps: deps, assets: sub, mux: http.NewServeMux(), tokens: float64(deps.StartsPerMinute)}
 	h.mux.HandleFunc("GET "+mount, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, mount+"/", http.StatusMovedPermanently)
 	})
@@ -148,6 +189,11 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<10))
 	if h.deps.Starter == nil {
 		writeError(w, http.StatusServiceUnavailable, "not_available", "the demo is not configured on this node")
+		return
+	}
+	if ok, wait := h.take(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many demo sessions started on this node, retry later")
 		return
 	}
 	id, tok, err := h.deps.Starter.Start(r.Context())

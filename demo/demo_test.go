@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -129,4 +130,20 @@ func TestStartFailures(t *testing.T) {
 	require.Equal(t, "internal", e)
 	c, _ = code(demo.New(demo.Deps{Starter: &starter{id: "ok-id", token: ""}}))
 	require.Equal(t, http.StatusInternalServerError, c)
+}
+
+func TestStartRateLimit(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	s := &starter{id: "ses-1", token: "est_p.m"}
+	h := demo.New(demo.Deps{Starter: s, StartsPerMinute: 3, Now: func() time.Time { return now }})
+	for i := 0; i < 3; i++ {
+		require.Equal(t, http.StatusCreated, serve(h, "POST", "/demo/api/start", nil).Code, "start %d within the burst", i)
+	}
+	r := serve(h, "POST", "/demo/api/start", nil)
+	require.Equal(t, http.StatusTooManyRequests, r.Code)
+	require.Equal(t, "20", r.Header().Get("Retry-After"), "3 a minute: one every 20 s")
+	require.Equal(t, 3, s.calls, "a refused start makes no session")
+	now = now.Add(20 * time.Second)
+	require.Equal(t, http.StatusCreated, serve(h, "POST", "/demo/api/start", nil).Code)
+	require.Equal(t, http.StatusTooManyRequests, serve(h, "POST", "/demo/api/start", nil).Code)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -256,28 +257,38 @@ func (g *Gateway) createSession(w http.ResponseWriter, r *http.Request, p Princi
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	out, err := g.newSession(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+// newSession validates a creation request and stores the draft: the body
+// of POST /v1/sessions and of StartSession.
+func (g *Gateway) newSession(ctx context.Context, p Principal, in createSessionRequest) (sessionCreated, error) {
 	if len(in.Checks) == 0 {
-		return invalid("checks: at least one check is required")
+		return sessionCreated{}, invalid("checks: at least one check is required")
 	}
 	var checks []ekycv1.CheckKind
 	for _, c := range in.Checks {
 		k, ok := checkNames[c]
 		if !ok {
-			return invalid("checks: unknown check %q (want document, face, screening or database)", c)
+			return sessionCreated{}, invalid("checks: unknown check %q (want document, face, screening or database)", c)
 		}
 		if slices.Contains(checks, k) {
-			return invalid("checks: %q is listed twice", c)
+			return sessionCreated{}, invalid("checks: %q is listed twice", c)
 		}
 		checks = append(checks, k)
 	}
 	if in.CallbackURL != "" {
 		u, err := url.Parse(in.CallbackURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.CallbackURL) > 2048 {
-			return invalid("callback_url: must be an absolute http(s) URL of at most 2048 bytes")
+			return sessionCreated{}, invalid("callback_url: must be an absolute http(s) URL of at most 2048 bytes")
 		}
 	}
 	if len(in.Reference) > maxReference {
-		return invalid("reference: at most %d bytes", maxReference)
+		return sessionCreated{}, invalid("reference: at most %d bytes", maxReference)
 	}
 	var app *ekycv1.Applicant
 	if a := in.Applicant; a != nil {
@@ -288,10 +299,10 @@ func (g *Gateway) createSession(w http.ResponseWriter, r *http.Request, p Princi
 	}
 	needsNames := slices.Contains(checks, ekycv1.CheckKind_CHECK_KIND_SCREENING) || slices.Contains(checks, ekycv1.CheckKind_CHECK_KIND_DATABASE)
 	if needsNames && (app.GetSurname() == "" && app.GetGivenNames() == "") {
-		return invalid("applicant: a name is required for the screening and database checks")
+		return sessionCreated{}, invalid("applicant: a name is required for the screening and database checks")
 	}
 	if slices.Contains(checks, ekycv1.CheckKind_CHECK_KIND_DATABASE) && app.GetDateOfBirth() == "" {
-		return invalid("applicant.date_of_birth: required for the database check")
+		return sessionCreated{}, invalid("applicant.date_of_birth: required for the database check")
 	}
 	var doc *ekycv1.Document
 	if d := in.Document; d != nil {
@@ -299,7 +310,7 @@ func (g *Gateway) createSession(w http.ResponseWriter, r *http.Request, p Princi
 		if d.Type != "" {
 			t, ok := documentTypes[d.Type]
 			if !ok {
-				return invalid("document.type: unknown type (want passport, id_card, residence_permit, visa or driving_licence)")
+				return sessionCreated{}, invalid("document.type: unknown type (want passport, id_card, residence_permit, visa or driving_licence)")
 			}
 			doc.Type = t
 		}
@@ -311,29 +322,29 @@ func (g *Gateway) createSession(w http.ResponseWriter, r *http.Request, p Princi
 	if err := intake.Validate(probe); err != nil {
 		var ve *intake.ValidationError
 		if errors.As(err, &ve) {
-			return invalid("%s: %s", ve.Field, ve.Reason)
+			return sessionCreated{}, invalid("%s: %s", ve.Field, ve.Reason)
 		}
-		return invalid("invalid request")
+		return sessionCreated{}, invalid("invalid request")
 	}
 	id := g.cfg.newID()
 	if !idPattern.MatchString(id) {
-		return fmt.Errorf("id generator returned a malformed id")
+		return sessionCreated{}, fmt.Errorf("id generator returned a malformed id")
 	}
 	now := g.cfg.now().UTC().Truncate(time.Millisecond)
 	d := &apistate.Draft{Tenant: p.Tenant, ID: id, Status: apistate.StatusCreated, CreatedAt: now,
 		Applicant: app, Document: doc, Reference: in.Reference, Checks: checks, PolicyID: in.PolicyID,
 		CallbackURL: in.CallbackURL}
-	if err := g.deps.State.Create(r.Context(), d); err != nil {
-		return unavailable(err)
+	if err := g.deps.State.Create(ctx, d); err != nil {
+		return sessionCreated{}, unavailable(err)
 	}
-	g.audit(r, p, "session.created", id, nil)
+	g.auditCtx(ctx, p, "session.created", id, nil)
 	g.cfg.log.Info("gateway: session created", "tenant", p.Tenant, "session", id)
 	req := requiredImages(checks)
 	if req == nil {
 		req = []string{}
 	}
-	return writeJSON(w, http.StatusCreated, sessionCreated{ID: id, Status: string(apistate.StatusCreated), CreatedAt: now,
-		Checks: checkNamesOf(checks), PolicyID: in.PolicyID, RequiredImages: req})
+	return sessionCreated{ID: id, Status: string(apistate.StatusCreated), CreatedAt: now,
+		Checks: checkNamesOf(checks), PolicyID: in.PolicyID, RequiredImages: req}, nil
 }
 
 // draft loads the caller's draft without its personal data (withPII:
@@ -690,10 +701,14 @@ func (g *Gateway) deleteSession(w http.ResponseWriter, r *http.Request, p Princi
 // audit records a mutation after it happened; a failure is logged (the
 // change is done and cannot be refused any more).
 func (g *Gateway) audit(r *http.Request, p Principal, action, subject string, details map[string]string) {
+	g.auditCtx(r.Context(), p, action, subject, details)
+}
+
+func (g *Gateway) auditCtx(ctx context.Context, p Principal, action, subject string, details map[string]string) {
 	if g.deps.Auditor == nil {
 		return
 	}
-	if err := g.deps.Auditor.Record(r.Context(), AuditEvent{Tenant: p.Tenant, Actor: p.KeyID, Action: action,
+	if err := g.deps.Auditor.Record(ctx, AuditEvent{Tenant: p.Tenant, Actor: p.KeyID, Action: action,
 		Subject: subject, Details: details}); err != nil {
 		g.cfg.log.Warn("gateway: audit record failed", "action", action, "tenant", p.Tenant, "subject", subject, "err", err)
 	}

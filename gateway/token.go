@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -247,4 +248,28 @@ func validateCORSOrigins(origins []string) (map[string]bool, error) {
 		m[n] = true
 	}
 	return m, nil
+}
+
+// ErrTokensNotConfigured is returned by StartSession when the gateway has
+// no WithTokenKey.
+var ErrTokensNotConfigured = errors.New("gateway: session tokens are not configured")
+
+// StartSession creates a session for tenant with checks and no applicant
+// data, exactly as POST /v1/sessions would (same validation, draft and
+// audit entry, actor names the caller in the audit log), and issues its
+// session token. It is the server side of a capture page run in the same
+// process (the node's /demo): the page then uses only the token. A request
+// the API would refuse returns an error whose message is the API's.
+func (g *Gateway) StartSession(ctx context.Context, tenant, actor string, checks []string) (session, token string, expires time.Time, err error) {
+	if len(g.cfg.tokenKey) == 0 {
+		return "", "", time.Time{}, ErrTokensNotConfigured
+	}
+	p := Principal{Tenant: tenant, KeyID: actor, Scopes: []string{ScopeWrite}}
+	out, err := g.newSession(ctx, p, createSessionRequest{Checks: checks})
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	exp := g.cfg.now().Add(g.cfg.tokenTTL).Truncate(time.Second)
+	g.auditCtx(ctx, p, "session.token_issued", out.ID, map[string]string{"expires_at": exp.UTC().Format(time.RFC3339)})
+	return out.ID, signToken(g.cfg.tokenKey, tenant, out.ID, exp), exp.UTC(), nil
 }

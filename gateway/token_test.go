@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
@@ -341,4 +342,35 @@ func TestSessionTokensTakeFromTheTenantBucketOnly(t *testing.T) {
 	r = h.do("GET", "/v1/sessions/"+id, nil, withKey(tok))
 	require.Equal(t, http.StatusTooManyRequests, r.Status)
 	require.NotEmpty(t, r.Header.Get("Retry-After"))
+}
+
+func TestStartSessionForAnInProcessPage(t *testing.T) {
+	h := newHarness(t, nil, gateway.WithTokenKey(testTokenKey))
+	ctx := context.Background()
+	id, tok, exp, err := h.g.StartSession(ctx, "tenant-a", "demo-page", []string{"document", "face"})
+	require.NoError(t, err)
+	require.Equal(t, h.clock.Now().Add(gateway.DefaultTokenTTL).UTC(), exp)
+	require.Contains(t, h.audit.actions(), "tenant-a demo-page session.created "+id)
+	require.Contains(t, h.audit.actions(), "tenant-a demo-page session.token_issued "+id)
+
+	// The token is an ordinary session token for that session.
+	r := h.do("GET", "/v1/sessions/"+id, nil, withKey(tok))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	m := r.json(t)
+	require.Equal(t, "created", m["status"])
+	require.Equal(t, []any{"document", "face"}, m["requested_checks"])
+	// ... and the session belongs to its tenant only.
+	r = h.do("GET", "/v1/sessions/"+id, nil, withKey(keyBWrite))
+	require.Equal(t, http.StatusNotFound, r.Status)
+
+	// What the API refuses, StartSession refuses with the API's message.
+	_, _, _, err = h.g.StartSession(ctx, "tenant-a", "demo-page", []string{"screening"})
+	require.ErrorContains(t, err, "a name is required")
+	_, _, _, err = h.g.StartSession(ctx, "tenant-a", "demo-page", nil)
+	require.ErrorContains(t, err, "at least one check")
+
+	off := newHarness(t, nil)
+	_, _, _, err = off.g.StartSession(ctx, "tenant-a", "demo-page", []string{"face"})
+	require.ErrorIs(t, err, gateway.ErrTokensNotConfigured)
+	require.Zero(t, off.idsIssued(), "nothing created without tokens")
 }

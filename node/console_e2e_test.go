@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/openekyc/ekyc/config"
 	"github.com/openekyc/ekyc/internal/envelope"
 	"github.com/openekyc/ekyc/node"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
@@ -75,6 +76,40 @@ func (c *reviewerClient) login(tenant, user, pass string) {
 	c.csrf = out["csrf_token"].(string)
 }
 
+// openTenants opens the node's tenants store as the CLI does (node
+// stopped); the caller closes it before starting the node.
+func openTenants(ctx context.Context, t *testing.T, cfg config.Config) *tenants.Store {
+	t.Helper()
+	envKeys, err := envelope.LoadOrCreateKeyFile(cfg.MasterKeyFile)
+	require.NoError(t, err)
+	ts, err := tenants.Open(ctx, filepath.Join(cfg.DataDir, "tenants"), tenants.WithSealer(envKeys))
+	require.NoError(t, err)
+	return ts
+}
+
+type reviewerSpec struct {
+	tenant, username string
+	role             rv.Role
+}
+
+// addReviewers creates reviewers with password pass as `ekyc reviewer
+// create` does (node stopped), with cheap argon2id parameters.
+func addReviewers(ctx context.Context, t *testing.T, cfg config.Config, pass string, specs ...reviewerSpec) {
+	t.Helper()
+	master, err := keys.FileMaster(cfg.MasterKeyFile)
+	require.NoError(t, err)
+	ring, err := keys.Open(ctx, node.KeyringDir(cfg), master)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ring.Close()) }()
+	rs, err := review.Open(ctx, node.ReviewDir(cfg), ring, review.WithArgon2(review.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, rs.Close()) }()
+	for _, s := range specs {
+		_, err = rs.CreateReviewer(ctx, s.tenant, s.username, pass, s.role)
+		require.NoError(t, err)
+	}
+}
+
 // TestConsoleReviewEndToEnd: an under-age applicant's REVIEW decision opens
 // a case; a reviewer logs into the console (its own login, not an API key),
 // sees the case and its evidence, claims it and rejects it with a reason;
@@ -93,10 +128,7 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	defer srv.Close()
 
 	// Tenants, the webhook secret and reviewers, as the CLI creates them.
-	envKeys, err := envelope.LoadOrCreateKeyFile(cfg.MasterKeyFile)
-	require.NoError(t, err)
-	ts, err := tenants.Open(ctx, filepath.Join(cfg.DataDir, "tenants"), tenants.WithSealer(envKeys))
-	require.NoError(t, err)
+	ts := openTenants(ctx, t, cfg)
 	require.NoError(t, ts.CreateTenant(ctx, tenants.Tenant{ID: "demo", Name: "Demo"}))
 	require.NoError(t, ts.CreateTenant(ctx, tenants.Tenant{ID: "globex", Name: "Globex"}))
 	secret, err := ts.RotateWebhookSecret(ctx, "demo")
@@ -105,19 +137,8 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	apiKey, _, err := ts.CreateKey(ctx, "demo", "ops", tenants.ScopeAdmin)
 	require.NoError(t, err)
 	require.NoError(t, ts.Close())
-	master, err := keys.FileMaster(cfg.MasterKeyFile)
-	require.NoError(t, err)
-	ring, err := keys.Open(ctx, node.KeyringDir(cfg), master)
-	require.NoError(t, err)
-	rs, err := review.Open(ctx, node.ReviewDir(cfg), ring, review.WithArgon2(review.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}))
-	require.NoError(t, err)
 	const pass = "correct horse battery"
-	_, err = rs.CreateReviewer(ctx, "demo", "alice", pass, rv.RoleReviewer)
-	require.NoError(t, err)
-	_, err = rs.CreateReviewer(ctx, "globex", "mallory", pass, rv.RoleAdmin)
-	require.NoError(t, err)
-	require.NoError(t, rs.Close())
-	require.NoError(t, ring.Close())
+	addReviewers(ctx, t, cfg, pass, reviewerSpec{"demo", "alice", rv.RoleReviewer}, reviewerSpec{"globex", "mallory", rv.RoleAdmin})
 
 	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()), node.WithClock(func() time.Time { return fixedNow }))
 	require.NoError(t, err)

@@ -44,7 +44,15 @@ func (n *Node) startGateway(ctx context.Context) error {
 	if n.hooks != nil {
 		deps.Webhooks = n.hooks
 	}
+	tokenKey, err := n.protect.env.DeriveKey(sessionTokenPurpose)
+	if err != nil {
+		return fmt.Errorf("node: session-token key: %w", err)
+	}
+	defer clear(tokenKey) // the gateway keeps its own copy
 	gw, err := gateway.New(deps,
+		gateway.WithTokenKey(tokenKey),
+		gateway.WithTokenTTL(g.SessionTokenTTL.D()),
+		gateway.WithCORSOrigins(g.CORSOrigins),
 		gateway.WithBodyLimit(g.MaxBodyBytes),
 		gateway.WithImageLimits(gateway.ImageLimits{MaxBytes: g.ImageMaxBytes, MinWidth: g.ImageMinSide, MinHeight: g.ImageMinSide, MaxWidth: g.ImageMaxSide, MaxHeight: g.ImageMaxSide}),
 		gateway.WithRateLimits(gateway.Limit{Rate: g.TenantRPS, Burst: g.TenantBurst}, gateway.Limit{Rate: g.KeyRPS, Burst: g.KeyBurst}),
@@ -66,9 +74,13 @@ func (n *Node) startGateway(ctx context.Context) error {
 		n.console = con
 		go n.republishReviews()
 	}
-	if n.demoHandler != nil {
-		mux.Handle("/demo/", n.demoHandler)
-		mux.Handle("/demo", n.demoHandler)
+	if n.cfg.Demo.Enabled {
+		h, err := n.newDemo(ctx, gw)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/demo/", h)
+		mux.Handle("/demo", h)
 	}
 	if n.api, n.apiLn, err = serveHTTP(g.Listen, g.TLS, mux); err != nil {
 		return fmt.Errorf("node: gateway listener: %w", err)
@@ -76,6 +88,11 @@ func (n *Node) startGateway(ctx context.Context) error {
 	go n.purgeIdempotency(ctx)
 	return nil
 }
+
+// sessionTokenPurpose names the master-key derivation of the gateway's
+// session-token HMAC key: every node with the same master key derives the
+// same key, so a token issued by one node is accepted by the others.
+const sessionTokenPurpose = "ekyc gateway session-token hmac v1"
 
 // GatewayAddr is the HTTP API's address ("" when disabled).
 func (n *Node) GatewayAddr() string {

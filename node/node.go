@@ -61,39 +61,38 @@ func WithStore(st sessions.Store) Option { return func(o *options) { o.store = s
 
 // Node is a running ekyc node.
 type Node struct {
-	cfg         config.Config
-	log         *slog.Logger
-	now         func() time.Time
-	reg         *prometheus.Registry
-	embedded    *streams.Embedded
-	brokers     []string
-	producer    *streams.Producer
-	store       sessions.Store
-	ownStore    bool
-	member      *cluster.Member
-	consumer    *streams.Consumer
-	policies    *decision.Registry
-	tenants     map[string]config.Tenant
-	images      *imageLoader
-	backend     inference.Backend
-	pools       map[string]*ainference.Pool
-	admin       *http.Server
-	adminLn     net.Listener
-	lists       *listManager
-	media       *media.HTTPClient
-	monitor     *monitor
-	analytics   *analyticsSink
-	dedup       *dedup
-	protect     *protection
-	apiState    *apistate.Store
-	api         *http.Server
-	apiLn       net.Listener
-	hooks       *webhookLog
-	console     *console.Console
-	demoHandler http.Handler  // /demo (node/demo.go), nil when absent
-	review      *reviewQueue  // review cases, labelled examples, review decisions consumer (node/review.go)
-	retention   *retention    // the retention job (node/retention.go)
-	stop        chan struct{} // closed by Close
+	cfg       config.Config
+	log       *slog.Logger
+	now       func() time.Time
+	reg       *prometheus.Registry
+	embedded  *streams.Embedded
+	brokers   []string
+	producer  *streams.Producer
+	store     sessions.Store
+	ownStore  bool
+	member    *cluster.Member
+	consumer  *streams.Consumer
+	policies  *decision.Registry
+	tenants   map[string]config.Tenant
+	images    *imageLoader
+	backend   inference.Backend
+	pools     map[string]*ainference.Pool
+	admin     *http.Server
+	adminLn   net.Listener
+	lists     *listManager
+	media     *media.HTTPClient
+	monitor   *monitor
+	analytics *analyticsSink
+	dedup     *dedup
+	protect   *protection
+	apiState  *apistate.Store
+	api       *http.Server
+	apiLn     net.Listener
+	hooks     *webhookLog
+	console   *console.Console
+	review    *reviewQueue  // review cases, labelled examples, review decisions consumer (node/review.go)
+	retention *retention    // the retention job (node/retention.go)
+	stop      chan struct{} // closed by Close
 
 	ready     atomic.Bool
 	runDone   chan struct{}

@@ -24,6 +24,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -64,6 +65,8 @@ type Keyring struct {
 	kek   cipher.AEAD
 	keyID [keyIDLen]byte
 	rand  io.Reader
+	// prk is HKDF-Extract of the master key: the root of DeriveKey.
+	prk []byte
 }
 
 // New returns a Keyring for a 32-byte master key.
@@ -80,7 +83,20 @@ func New(master []byte) (*Keyring, error) {
 	h.Write([]byte("ekyc-envelope-key-id"))
 	h.Write(master)
 	copy(k.keyID[:], h.Sum(nil))
+	if k.prk, err = hkdf.Extract(sha256.New, master, []byte("ekyc-envelope-derive-v1")); err != nil {
+		return nil, err
+	}
 	return k, nil
+}
+
+// DeriveKey returns a 32-byte secret for purpose, derived from the master
+// key with HKDF-SHA256: the same master key and purpose give the same
+// secret on every node, different purposes give independent secrets, and
+// the secret reveals nothing of the master key. It is for MAC keys shared
+// by the nodes of a deployment (session tokens), never for the envelope's
+// own encryption.
+func (k *Keyring) DeriveKey(purpose string) ([]byte, error) {
+	return hkdf.Expand(sha256.New, k.prk, purpose, KeySize)
 }
 
 // LoadOrCreateKeyFile reads the master key from path, creating the file

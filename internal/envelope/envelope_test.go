@@ -96,3 +96,26 @@ func TestKeyFileConcurrentCreate(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "no temporary files left behind")
 }
+
+func TestDeriveKey(t *testing.T) {
+	master := bytes.Repeat([]byte{3}, KeySize)
+	a, err := New(master)
+	require.NoError(t, err)
+	b, err := New(bytes.Clone(master))
+	require.NoError(t, err)
+	ka, err := a.DeriveKey("gateway-session-token")
+	require.NoError(t, err)
+	kb, err := b.DeriveKey("gateway-session-token")
+	require.NoError(t, err)
+	require.Len(t, ka, KeySize)
+	require.Equal(t, ka, kb, "same master and purpose: same key on every node")
+	require.NotEqual(t, master, ka)
+	other, err := a.DeriveKey("something-else")
+	require.NoError(t, err)
+	require.NotEqual(t, ka, other, "purposes are separated")
+	c, err := New(bytes.Repeat([]byte{4}, KeySize))
+	require.NoError(t, err)
+	kc, err := c.DeriveKey("gateway-session-token")
+	require.NoError(t, err)
+	require.NotEqual(t, ka, kc, "another master key derives another key")
+}

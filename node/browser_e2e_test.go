@@ -1,0 +1,303 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	_ "image/jpeg"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openekyc/ekyc/config"
+	"github.com/openekyc/ekyc/inference/ort"
+	"github.com/openekyc/ekyc/internal/fakecam"
+	"github.com/openekyc/ekyc/node"
+	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	rv "github.com/openekyc/ekyc/services/review"
+	"github.com/openekyc/ekyc/store/tenants"
+)
+
+// browserFlowResult is what e2e/browser/flow.mjs reports.
+type browserFlowResult struct {
+	SessionID    string   `json:"session_id"`
+	DemoStatus   string   `json:"demo_status"`
+	DemoOutcome  string   `json:"demo_outcome"`
+	DemoReasons  string   `json:"demo_reasons"`
+	CaseID       string   `json:"case_id"`
+	CaseDecision string   `json:"case_decision"`
+	PageErrors   []string `json:"page_errors"`
+	Evidence     struct {
+		Images        []any    `json:"images"`
+		DedupSessions []string `json:"dedup_sessions"`
+		DedupImages   int      `json:"dedup_images"`
+		Face          string   `json:"face"`
+		Checks        []string `json:"checks"`
+		Reasons       string   `json:"reasons"`
+	} `json:"evidence"`
+}
+
+// browserReady skips the test unless Debian's Chromium and the npm
+// packages of e2e/browser are installed (deploy/local/browser.sh, which
+// make test runs).
+func browserReady(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("browser test skipped: Node.js (node) is not installed")
+	}
+	st := exec.Command(filepath.Join("..", "deploy", "local", "browser.sh"), "status")
+	if out, err := st.CombinedOutput(); err != nil {
+		t.Skipf("browser test skipped: %s— run deploy/local/browser.sh install (Debian chromium + playwright-core)", out)
+	}
+	if c := os.Getenv("EKYC_CHROMIUM"); c != "" {
+		return c
+	}
+	return "/usr/bin/chromium"
+}
+
+// TestBrowserDemoToReviewEndToEnd drives the real pages in Debian's
+// Chromium (headless, through playwright-core) against a whole node:
+//
+//   - an earlier applicant was approved through the API (checks: face);
+//   - a new applicant opens /demo, whose capture (the web SDK) gets its
+//     frames from Chromium's fake camera playing a Y4M made from a test
+//     photo of the same person: document and selfie are captured,
+//     uploaded with the session token and submitted; the face check finds
+//     the earlier session's face (1:N dedup) and the session goes to
+//     REVIEW (FACE_DUPLICATE_IDENTITY), which the page shows;
+//   - a reviewer logs into /console, finds the case, claims it (key c),
+//     sees the evidence (the decrypted images, the checks, the duplicate
+//     match with the other session and its images) and rejects it (key r)
+//     with a reason and a comment;
+//   - the final decision (reviewed REJECT, superseding the REVIEW one)
+//     arrives on the decisions topic, and both the verification.decided
+//     and the review.decided webhooks arrive, signed.
+//
+// Screenshots of both pages are written to e2e/browser/artifacts
+// (EKYC_TEST_ARTIFACTS overrides).
+func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	if _, err := os.Stat(filepath.Join(ort.DefaultDir(), "face_embed")); err != nil {
+		t.Skipf("face models not in %s: run make models", ort.DefaultDir())
+	}
+	chromium := browserReady(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+
+	cfg := testConfig(t)
+	cfg.Checks.Timeout = config.Duration(60 * time.Second)
+	cfg.Cluster.RequestTimeout = config.Duration(4 * time.Minute)
+	cfg.Demo.Enabled = true
+	cfg.Demo.Tenant = "demo"
+	cfg.Demo.Checks = []string{"face"}
+	// The page is opened as http://localhost:PORT (a secure context, so the
+	// camera is offered): the listener must answer on that name.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	cfg.Gateway.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+
+	rcv := &eventReceiver{}
+	hooks := httptest.NewServer(rcv)
+	defer hooks.Close()
+
+	// The tenant, its webhook secret, an API key and a reviewer, as the
+	// CLI creates them while the node is stopped.
+	ts := openTenants(ctx, t, cfg)
+	require.NoError(t, ts.CreateTenant(ctx, tenants.Tenant{ID: "demo", Name: "Demo", WebhookURL: hooks.URL + "/hooks"}))
+	secret, err := ts.RotateWebhookSecret(ctx, "demo")
+	require.NoError(t, err)
+	rcv.secrets = []string{secret}
+	apiKey, _, err := ts.CreateKey(ctx, "demo", "backend", tenants.ScopeWrite)
+	require.NoError(t, err)
+	require.NoError(t, ts.Close())
+	const pass = "correct horse battery"
+	addReviewers(ctx, t, cfg, pass, reviewerSpec{"demo", "alice", rv.RoleReviewer})
+
+	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()))
+	require.NoError(t, err)
+	defer n.Close(true)
+	base := "http://localhost:" + strconv.Itoa(port)
+
+	// The earlier applicant, through the API.
+	api := apiClient{t: t, base: base, key: apiKey}
+	code, got := api.do("POST", "/v1/sessions", "application/json", []byte(`{"checks":["face"]}`))
+	require.Equal(t, http.StatusCreated, code, "%v", got)
+	first := got["id"].(string)
+	code, got = api.do("PUT", "/v1/sessions/"+first+"/document?side=front", "image/jpeg", readTestdata(t, "faces", "obama2.jpg"))
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	code, got = api.do("PUT", "/v1/sessions/"+first+"/selfie", "image/jpeg", readTestdata(t, "faces", "obama2.jpg"))
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	code, got = api.do("POST", "/v1/sessions/"+first+"/submit", "", nil)
+	require.Equal(t, http.StatusAccepted, code, "%v", got)
+	out := collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions[first]) > 0 })
+	require.Equal(t, ekycv1.Outcome_OUTCOME_APPROVE, out.decisions[first][0].GetOutcome(), "%v", out.decisions[first][0].GetReasonCodes())
+
+	// The fake camera: another photo of the same person.
+	img, _, err := image.Decode(bytes.NewReader(readTestdata(t, "faces", "obama.jpg")))
+	require.NoError(t, err)
+	video := filepath.Join(t.TempDir(), "camera.y4m")
+	f, err := os.Create(video)
+	require.NoError(t, err)
+	require.NoError(t, fakecam.Write(f, img, 960, 720, 10))
+	require.NoError(t, f.Close())
+
+	artifacts := os.Getenv("EKYC_TEST_ARTIFACTS")
+	if artifacts == "" {
+		artifacts, err = filepath.Abs(filepath.Join("..", "e2e", "browser", "artifacts"))
+		require.NoError(t, err)
+	}
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("..", "e2e", "browser", "flow.mjs"))
+	cmd.Env = append(os.Environ(),
+		"EKYC_E2E_BASE="+base, "EKYC_E2E_CHROMIUM="+chromium, "EKYC_E2E_VIDEO="+video, "EKYC_E2E_ARTIFACTS="+artifacts,
+		"EKYC_E2E_TENANT=demo", "EKYC_E2E_USER=alice", "EKYC_E2E_PASSWORD="+pass, "EKYC_E2E_REASON=FACE_DUPLICATE_IDENTITY")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	t.Logf("browser flow log:\n%s", stderr.String())
+	require.NoError(t, err, "the browser flow failed (screenshot in %s)", artifacts)
+	var res browserFlowResult
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res), "flow output: %s", stdout.String())
+
+	require.Empty(t, res.PageErrors, "no page logged or threw an error")
+	// The applicant's page showed the REVIEW outcome of a new session.
+	require.NotEmpty(t, res.SessionID)
+	require.NotEqual(t, first, res.SessionID)
+	require.Equal(t, "review", res.DemoStatus)
+	require.Equal(t, "review", res.DemoOutcome, "the gateway reports outcomes in lower case")
+	require.Contains(t, res.DemoReasons, "FACE_DUPLICATE_IDENTITY")
+	// The reviewer saw the evidence.
+	require.Len(t, res.Evidence.Images, 2, "document and selfie, decrypted for the reviewer")
+	require.Contains(t, res.Evidence.DedupSessions, first, "the duplicate match names the earlier session")
+	require.Positive(t, res.Evidence.DedupImages, "and shows its images")
+	require.Contains(t, res.Evidence.Face, "face match")
+	require.Contains(t, res.Evidence.Checks, "check-face")
+	require.Contains(t, res.Evidence.Reasons, "FACE_DUPLICATE_IDENTITY")
+	require.Equal(t, rv.CaseID("demo", decisionOf(ctx, t, n, cfg, res.SessionID).GetDecisionId()), res.CaseID)
+	require.Contains(t, res.CaseDecision, "REJECT")
+
+	// The final decision follows through Kafka and the session actor ...
+	out = collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions[res.SessionID]) > 1 })
+	ds := out.decisions[res.SessionID]
+	final := ds[len(ds)-1]
+	require.True(t, final.GetReviewed())
+	require.Equal(t, ekycv1.Outcome_OUTCOME_REJECT, final.GetOutcome())
+	require.Equal(t, ds[0].GetDecisionId(), final.GetSupersedesDecisionId())
+	require.Equal(t, []string{"FACE_DUPLICATE_IDENTITY"}, final.GetReasonCodes())
+	require.NotEmpty(t, final.GetReviewerId())
+	// ... and the webhooks, signed with the tenant's secret.
+	require.Eventually(t, func() bool {
+		_, _, a := rcv.find("verification.decided", res.SessionID)
+		_, _, b := rcv.find("review.decided", res.SessionID)
+		return a && b
+	}, 2*time.Minute, 50*time.Millisecond)
+	e, _, _ := rcv.find("verification.decided", res.SessionID)
+	require.Equal(t, "REVIEW", e.Data.Outcome)
+	e, raw, _ := rcv.find("review.decided", res.SessionID)
+	require.Equal(t, "REJECT", e.Data.Outcome)
+	require.NotContains(t, raw, "earlier applicant", "the reviewer's comment stays in the console")
+	rcv.mu.Lock()
+	require.Zero(t, rcv.badSig)
+	rcv.mu.Unlock()
+
+	for _, s := range []string{"demo-capture.png", "demo-result.png", "console-queue.png", "console-case.png", "console-decided.png"} {
+		st, err := os.Stat(filepath.Join(artifacts, s))
+		require.NoError(t, err, "screenshot %s", s)
+		require.Positive(t, st.Size())
+	}
+}
+
+// decisionOf returns the first decision published for session.
+func decisionOf(ctx context.Context, t *testing.T, n *node.Node, cfg config.Config, session string) *ekycv1.Decision {
+	t.Helper()
+	out := collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions[session]) > 0 })
+	return out.decisions[session][0]
+}
+
+func readTestdata(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{".."}, append([]string{"testdata"}, parts...)...)...))
+	require.NoError(t, err)
+	return b
+}
+
+// TestDemoMountedByConfig: with demo.enabled the node serves /demo and its
+// start endpoint creates a session of demo.tenant whose token works on the
+// API (and only there); without it /demo is not served; a demo tenant the
+// node does not know stops the start.
+func TestDemoMountedByConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	cfg := testConfig(t)
+	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()))
+	require.NoError(t, err)
+	resp, err := http.Get("http://" + n.GatewayAddr() + "/demo/")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "no demo unless enabled")
+	n.Close(true)
+
+	cfg = testConfig(t)
+	cfg.Demo.Enabled, cfg.Demo.Tenant = true, "nobody"
+	_, err = node.Start(ctx, cfg, node.WithLogger(quietLogger()))
+	require.ErrorContains(t, err, `demo.tenant "nobody"`)
+
+	cfg = testConfig(t)
+	cfg.Demo.Enabled = true
+	n, err = node.Start(ctx, cfg, node.WithLogger(quietLogger()))
+	require.NoError(t, err)
+	defer n.Close(true)
+	base := "http://" + n.GatewayAddr()
+	resp, err = http.Get(base + "/demo/")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'")
+
+	req, err := http.NewRequest("POST", base+"/demo/api/start", nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", base)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var started struct {
+		SessionID string `json:"session_id"`
+		Token     string `json:"token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&started))
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.True(t, strings.HasPrefix(started.Token, "est_"))
+
+	tok := apiClient{t: t, base: base, key: started.Token}
+	code, got := tok.do("GET", "/v1/sessions/"+started.SessionID, "", nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, []any{"document", "face"}, got["requested_checks"])
+	code, _ = tok.do("GET", "/v1/webhooks/events", "", nil)
+	require.Equal(t, http.StatusUnauthorized, code, "a session token opens its session's routes only")
+
+	// A cross-site page cannot start sessions.
+	req, err = http.NewRequest("POST", base+"/demo/api/start", nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
