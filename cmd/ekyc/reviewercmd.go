@@ -47,6 +47,10 @@ func cmdReviewer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "reviewer create: the password must have at least 12 characters")
 			return 2
 		}
+		if !knownTenant(ctx, a, *tenant) {
+			fmt.Fprintf(stderr, "reviewer create: unknown tenant %q (configure it or run ekyc tenant create)\n", *tenant)
+			return 2
+		}
 		master, err := keys.FileMaster(a.cfg.MasterKeyFile)
 		if err != nil {
 			fmt.Fprintln(stderr, "reviewer create:", err)
@@ -79,4 +83,15 @@ func cmdReviewer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "reviewer %s created (id %s, role %s)\n", r.Username, r.ID, r.Role)
 		return 0
 	})
+}
+
+// knownTenant: a tenant of the configuration or of the tenants store.
+func knownTenant(ctx context.Context, a *adminStores, id string) bool {
+	for _, t := range a.cfg.Tenants {
+		if t.ID == id {
+			return true
+		}
+	}
+	_, err := a.tenants.Tenant(ctx, id)
+	return err == nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -67,6 +68,21 @@ or produce JSON yourself to topic %s (key = session id, header content-type: app
 and read decisions from %s. Stop with Ctrl-C.
 
 `, tenantList(cfg), n.AdminAddr(), brokers, brokers, cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Decisions)
+	if addr := n.GatewayAddr(); addr != "" {
+		browserAddr := addr
+		if host, port, err := net.SplitHostPort(addr); err == nil && (host == "127.0.0.1" || host == "::1") {
+			browserAddr = net.JoinHostPort("localhost", port) // browsers offer the camera on localhost
+		}
+		scheme := "http"
+		if cfg.Gateway.TLS.Enabled() {
+			scheme = "https"
+		}
+		fmt.Fprintf(stderr, "HTTP API: %s://%s/v1 (docs/api.md)\n", scheme, addr)
+		if cfg.Demo.Enabled {
+			fmt.Fprintf(stderr, "Capture demo (web SDK): %s://%s/demo/\n", scheme, browserAddr)
+		}
+		fmt.Fprintf(stderr, "Reviewer console: %s://%s/console/ (reviewers: ekyc reviewer create, node stopped)\n\n", scheme, browserAddr)
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
