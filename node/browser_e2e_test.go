@@ -180,7 +180,8 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 	require.Equal(t, "review", res.DemoOutcome, "the gateway reports outcomes in lower case")
 	require.Contains(t, res.DemoReasons, "FACE_DUPLICATE_IDENTITY")
 	// The reviewer saw the evidence.
-	require.Len(t, res.Evidence.Images, 2, "document and selfie, decrypted for the reviewer")
+	require.ElementsMatch(t, []any{"document_front", "portrait", "selfie"}, res.Evidence.Images,
+		"document and selfie decrypted for the reviewer, and the portrait cropped from the document image")
 	require.Contains(t, res.Evidence.DedupSessions, first, "the duplicate match names the earlier session")
 	require.Positive(t, res.Evidence.DedupImages, "and shows its images")
 	require.Contains(t, res.Evidence.Face, "face match")

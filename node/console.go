@@ -1,14 +1,18 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image/jpeg"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/openekyc/ekyc/console"
+	"github.com/openekyc/ekyc/gateway"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/face"
 	rv "github.com/openekyc/ekyc/services/review"
 	"github.com/openekyc/ekyc/store/audit"
 	"github.com/openekyc/ekyc/store/blobs"
@@ -23,6 +27,9 @@ func (n *Node) newConsole() (*console.Console, error) {
 		console.WithRules(n.ReviewRules),
 		console.WithClock(n.now),
 		console.WithLogger(n.log.With("component", "console")),
+	}
+	if n.pools != nil { // the face detector crops the portrait
+		opts = append(opts, console.WithDerivedImages(portraitImage))
 	}
 	if a := consoleAssets(); a != nil {
 		opts = append(opts, console.WithAssets(a))
@@ -72,7 +79,14 @@ func (e consoleEvidence) Session(ctx context.Context, tenant, session string) (*
 	return e.n.Session(ctx, tenant, session)
 }
 
+// portraitImage is the derived image of the console: the holder's photo
+// cropped from the document image by the face detector.
+const portraitImage = "portrait"
+
 func (e consoleEvidence) Image(ctx context.Context, tenant, session, name string) ([]byte, string, error) {
+	if name == portraitImage {
+		return e.portrait(ctx, tenant, session)
+	}
 	b, ct, err := e.n.protect.blobs.Get(ctx, tenant, session, name)
 	if errors.Is(err, blobs.ErrNotFound) || errors.Is(err, keys.ErrShredded) || errors.Is(err, blobs.ErrInvalidArgument) {
 		return nil, "", console.ErrNotFound
@@ -98,4 +112,30 @@ type consoleAuditor struct{ n *Node }
 
 func (a consoleAuditor) Record(ctx context.Context, e console.AuditEvent) error {
 	return a.n.record(ctx, audit.Entry{Tenant: e.Tenant, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Details: e.Details})
+}
+
+// portrait crops the holder's photo out of the session's document image
+// (face.Portrait through the inference pools), computed per request and
+// never stored: it is as sensitive as the image it comes from.
+func (e consoleEvidence) portrait(ctx context.Context, tenant, session string) ([]byte, string, error) {
+	b, _, err := e.Image(ctx, tenant, session, gateway.ImageDocumentFront)
+	if err != nil {
+		return nil, "", err
+	}
+	img, err := face.Decode(b, face.Limits{})
+	if err != nil {
+		return nil, "", console.ErrNotFound
+	}
+	crop, _, err := face.Portrait(ctx, e.n.runner(), img)
+	if errors.Is(err, face.ErrNoFace) || errors.Is(err, face.ErrImageTooSmall) {
+		return nil, "", console.ErrNotFound
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, crop, &jpeg.Options{Quality: 90}); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), "image/jpeg", nil
 }
