@@ -84,6 +84,9 @@ type Review struct {
 	// ClaimTTL is how long a claim lasts; an expired claim can be taken
 	// over by another reviewer.
 	ClaimTTL Duration `yaml:"claim_ttl"`
+	// SweepInterval: how often the review-queue monitor republishes
+	// decisions that did not reach Kafka and measures the queues.
+	SweepInterval Duration `yaml:"sweep_interval"`
 }
 
 // ReviewSLA is the time a case of each priority may stay undecided.
@@ -481,7 +484,7 @@ func Default() Config {
 		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), PerEndpoint: 4, AllowPrivate: true,
 			Schedule: []Duration{Duration(time.Second), Duration(5 * time.Second), Duration(30 * time.Second), Duration(5 * time.Minute), Duration(30 * time.Minute)}},
 		Retention: Retention{Interval: Duration(time.Hour), KeepDecisions: true},
-		Review: Review{ClaimTTL: Duration(15 * time.Minute), SLA: ReviewSLA{
+		Review: Review{ClaimTTL: Duration(15 * time.Minute), SweepInterval: Duration(30 * time.Second), SLA: ReviewSLA{
 			Sanctions: Duration(5 * time.Minute), DuplicateIdentity: Duration(30 * time.Minute),
 			Liveness: Duration(4 * time.Hour), Document: Duration(24 * time.Hour), Other: Duration(24 * time.Hour)}},
 		Images:    Images{Dir: "", MaxBytes: 10 << 20},
@@ -647,9 +650,9 @@ func (c *Config) finish() error {
 		c.Kafka.Topics.ReviewDecisions == "" {
 		bad("kafka.group and kafka.topics.{requests,decisions,dlq,monitoring,review_decisions} are required")
 	}
-	if r := c.Review; r.ClaimTTL <= 0 || r.SLA.Sanctions <= 0 || r.SLA.DuplicateIdentity <= 0 || r.SLA.Liveness <= 0 ||
+	if r := c.Review; r.ClaimTTL <= 0 || r.SweepInterval <= 0 || r.SLA.Sanctions <= 0 || r.SLA.DuplicateIdentity <= 0 || r.SLA.Liveness <= 0 ||
 		r.SLA.Document <= 0 || r.SLA.Other <= 0 {
-		bad("review: claim_ttl and every review.sla duration must be > 0")
+		bad("review: claim_ttl, sweep_interval and every review.sla duration must be > 0")
 	}
 	if d := c.Gateway.SessionTokenTTL.D(); d <= 0 || d > 24*time.Hour {
 		bad("gateway.session_token_ttl must be > 0 and at most 24h")

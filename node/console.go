@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/jpeg"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	areview "github.com/openekyc/ekyc/actors/review"
 	"github.com/openekyc/ekyc/console"
 	"github.com/openekyc/ekyc/gateway"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
@@ -42,35 +43,58 @@ func (n *Node) newConsole() (*console.Console, error) {
 	}, opts...)
 }
 
-// republishReviews publishes, every minute, decided cases whose decision
-// did not reach Kafka (a produce failure after the case was saved).
-func (n *Node) republishReviews() {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			for id := range n.tenants {
-				if _, err := n.console.RepublishPending(ctx, id); err != nil {
-					n.log.Warn("review decisions not republished", "tenant", id, "err", err)
-				}
+// startReviewMonitor starts the review-queue monitor (actors/review):
+// every review.sweep_interval it republishes decided cases whose decision
+// did not reach Kafka (when the console runs) and measures each tenant's
+// queue into the ekyc_review_* gauges.
+func (n *Node) startReviewMonitor() error {
+	if n.review == nil {
+		return nil
+	}
+	mon, err := areview.Start(n.member.System(), areview.Deps{
+		Tenants: n.reviewTenants,
+		Stats:   n.review.store.QueueStats,
+		Republish: func(ctx context.Context, tenant string) (int, error) {
+			if n.console == nil {
+				return 0, nil
 			}
-			if ts, err := n.protect.tenants.Tenants(ctx); err == nil {
-				for _, t := range ts {
-					if _, ok := n.tenants[t.ID]; ok {
-						continue
-					}
-					if _, err := n.console.RepublishPending(ctx, t.ID); err != nil {
-						n.log.Warn("review decisions not republished", "tenant", t.ID, "err", err)
-					}
-				}
-			}
-			cancel()
+			return n.console.RepublishPending(ctx, tenant)
+		},
+		Now: n.now,
+	}, areview.Config{Interval: n.cfg.Review.SweepInterval.D()},
+		areview.WithRegisterer(n.reg), areview.WithLogger(n.log))
+	if err != nil {
+		return fmt.Errorf("node: review monitor: %w", err)
+	}
+	n.review.monitor = mon
+	return nil
+}
+
+// reviewTenants lists the tenants of the configuration and of the tenants
+// store.
+func (n *Node) reviewTenants(ctx context.Context) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range n.cfg.Tenants {
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			out = append(out, t.ID)
 		}
 	}
+	if n.protect == nil {
+		return out, nil
+	}
+	ts, err := n.protect.tenants.Tenants(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, t := range ts {
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			out = append(out, t.ID)
+		}
+	}
+	return out, nil
 }
 
 type consoleEvidence struct{ n *Node }

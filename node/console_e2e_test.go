@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,17 @@ func (c *reviewerClient) login(tenant, user, pass string) {
 	c.csrf = out["csrf_token"].(string)
 }
 
+// scrape returns the node's /metrics.
+func scrape(t *testing.T, n *node.Node) string {
+	t.Helper()
+	resp, err := http.Get("http://" + n.AdminAddr() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
 // openTenants opens the node's tenants store as the CLI does (node
 // stopped); the caller closes it before starting the node.
 func openTenants(ctx context.Context, t *testing.T, cfg config.Config) *tenants.Store {
@@ -123,6 +135,7 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cfg := testConfig(t)
+	cfg.Review.SweepInterval = config.Duration(50 * time.Millisecond)
 	rcv := &eventReceiver{}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
@@ -170,6 +183,11 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	c0 := list["cases"].([]any)[0].(map[string]any)
 	require.Equal(t, caseID, c0["id"])
 	require.Equal(t, "document", c0["priority"])
+	// The review-queue monitor measures the queue for /metrics.
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(t, n), `ekyc_review_cases_waiting{priority="document",state="open",tenant="demo"} 1`)
+	}, time.Minute, 50*time.Millisecond)
+	require.Contains(t, scrape(t, n), `ekyc_review_cases_overdue{priority="document",tenant="demo"} 0`)
 
 	code, got, hdr := alice.do("GET", "/console/api/cases/"+caseID, nil, false)
 	require.Equal(t, http.StatusOK, code, "%v", got)
@@ -206,6 +224,9 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 	require.Equal(t, first.GetDecisionId(), final.GetSupersedesDecisionId())
 	require.Equal(t, []string{"DOC_HOLDER_UNDERAGE"}, final.GetReasonCodes())
 	require.Eventually(t, func() bool { _, _, ok := rcv.find("review.decided", "cv-minor"); return ok }, time.Minute, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(t, n), `ekyc_review_cases_waiting{priority="document",state="open",tenant="demo"} 0`)
+	}, time.Minute, 50*time.Millisecond, "a decided case leaves the queue")
 	e, raw, _ := rcv.find("review.decided", "cv-minor")
 	require.Equal(t, "REJECT", e.Data.Outcome)
 	require.NotContains(t, raw, "holder is 15", "the comment stays in the console")

@@ -72,7 +72,6 @@ func (n *Node) startGateway(ctx context.Context) error {
 		mux.Handle("/console/", con)
 		mux.Handle("/console", con)
 		n.console = con
-		go n.republishReviews()
 	}
 	if n.cfg.Demo.Enabled {
 		h, err := n.newDemo(ctx, gw)

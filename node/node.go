@@ -235,6 +235,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if err := n.startGateway(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.startReviewMonitor(); err != nil {
+		return nil, err
+	}
 	if err := n.startRetention(); err != nil {
 		return nil, err
 	}
@@ -299,6 +302,7 @@ func (n *Node) Close(graceful bool) {
 			}
 		}
 		n.review.stopConsumer(graceful)
+		n.review.stopMonitor()
 		if n.analytics != nil { // its actor lives in the member's actor system
 			if err := n.analytics.close(graceful); err != nil {
 				n.log.Error("analytics close failed", "err", err)

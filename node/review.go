@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	areview "github.com/openekyc/ekyc/actors/review"
 	"path/filepath"
 	"time"
 
@@ -42,6 +43,7 @@ type reviewQueue struct {
 	sla      rv.SLA
 	consumer *streams.Consumer
 	done     chan struct{}
+	monitor  *areview.Monitor // node/console.go
 }
 
 // ReviewDir is the review store's Pebble directory (<data_dir>/review).
@@ -120,6 +122,12 @@ func (q *reviewQueue) stopConsumer(graceful bool) {
 	select {
 	case <-q.done:
 	case <-time.After(30 * time.Second):
+	}
+}
+
+func (q *reviewQueue) stopMonitor() {
+	if q != nil && q.monitor != nil {
+		q.monitor.Close()
 	}
 }
 

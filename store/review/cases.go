@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -424,4 +425,46 @@ func scanIndex(snap *pebble.Snapshot, tenant string, prefix []byte, limit int) (
 		return nil, fmt.Errorf("review store: list: %w", err)
 	}
 	return out, nil
+}
+
+// QueueStats counts a tenant's waiting cases (every state but decided) by
+// state and priority, with their SLA standing at now (rv.QueueStats). It
+// reads the queue index only — no case is loaded or decrypted — so its
+// cost is the number of waiting cases.
+func (s *Store) QueueStats(ctx context.Context, tenant string, now time.Time) (rv.QueueStats, error) {
+	q := rv.NewQueueStats(now)
+	if err := checkID("tenant", tenant); err != nil {
+		return q, err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return q, err
+	}
+	defer s.closeMu.RUnlock()
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	base := len(tenantPrefix("i/", tenant)) + 1 // + state byte
+	for _, st := range rv.WaitingStates {
+		prefix := append(tenantPrefix("i/", tenant), stateByte(st))
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+		if err != nil {
+			return q, fmt.Errorf("review store: queue stats: %w", err)
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			if err := ctx.Err(); err != nil {
+				_ = it.Close()
+				return q, err
+			}
+			k := it.Key()
+			if len(k) < base+1+8+1 {
+				_ = it.Close()
+				return q, fmt.Errorf("%w: short index key", ErrCorrupt)
+			}
+			due := time.Unix(0, int64(binary.BigEndian.Uint64(k[base+1:base+9])))
+			q.Add(st, rv.Priority(k[base]), due)
+		}
+		if err := it.Close(); err != nil {
+			return q, fmt.Errorf("review store: queue stats: %w", err)
+		}
+	}
+	return q, nil
 }

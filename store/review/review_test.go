@@ -458,3 +458,49 @@ func TestRacingUpdatesCAS(t *testing.T) {
 	require.Equal(t, c.Version+1, got.Version)
 	require.Len(t, got.History, len(c.History)+1)
 }
+
+func TestQueueStats(t *testing.T) {
+	ctx := context.Background()
+	s := newEnv(t).store
+	// SLAs (DefaultSLA): sanctions 5m, duplicate 30m, liveness 4h, document 24h.
+	create(t, s, newCase(t, "acme", "sanc-late", t0.Add(-time.Hour), reasons.ScreeningSanctionsHit)) // due t0-55m
+	create(t, s, newCase(t, "acme", "sanc-new", t0, reasons.ScreeningSanctionsHit))                  // due t0+5m
+	dup := create(t, s, newCase(t, "acme", "dup", t0.Add(-31*time.Minute), reasons.FaceDuplicateIdentity))
+	create(t, s, newCase(t, "acme", "doc", t0, reasons.DocExpired))
+	done := create(t, s, newCase(t, "acme", "done", t0.Add(-48*time.Hour), reasons.DocExpired))
+	create(t, s, newCase(t, "globex", "other", t0.Add(-time.Hour), reasons.ScreeningSanctionsHit))
+
+	_, err := s.Update(ctx, "acme", dup.ID, dup.Version, func(c rv.Case) (rv.Case, error) { return rv.Claim(c, alice, t0, rules) })
+	require.NoError(t, err)
+	d, err := s.Update(ctx, "acme", done.ID, done.Version, func(c rv.Case) (rv.Case, error) { return rv.Claim(c, alice, t0, rules) })
+	require.NoError(t, err)
+	_, err = s.Update(ctx, "acme", done.ID, d.Version, func(c rv.Case) (rv.Case, error) {
+		return rv.Decide(c, alice, t0, rules, rv.Verdict{Outcome: rv.OutcomeApprove, Reasons: []string{reasons.DocExpired}, Comment: "renewed"})
+	})
+	require.NoError(t, err)
+
+	q, err := s.QueueStats(ctx, "acme", t0)
+	require.NoError(t, err)
+	require.Equal(t, 4, q.Total(), "the decided case is not in the queue")
+	require.Equal(t, 2, q.Waiting[rv.StateOpen][rv.PrioritySanctions])
+	require.Equal(t, 1, q.Waiting[rv.StateAssigned][rv.PriorityDuplicate])
+	require.Equal(t, 1, q.Waiting[rv.StateOpen][rv.PriorityDocument])
+	require.Equal(t, 1, q.Overdue[rv.PrioritySanctions])
+	require.Equal(t, 55*time.Minute, q.MostOverdue[rv.PrioritySanctions])
+	require.Equal(t, 1, q.Overdue[rv.PriorityDuplicate])
+	require.Equal(t, time.Minute, q.MostOverdue[rv.PriorityDuplicate])
+	require.Zero(t, q.Overdue[rv.PriorityDocument])
+
+	// Later, more is overdue; another tenant's queue is its own.
+	q, err = s.QueueStats(ctx, "acme", t0.Add(25*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 4, q.TotalOverdue())
+	g, err := s.QueueStats(ctx, "globex", t0)
+	require.NoError(t, err)
+	require.Equal(t, 1, g.Total())
+	e, err := s.QueueStats(ctx, "initech", t0)
+	require.NoError(t, err)
+	require.Zero(t, e.Total())
+	_, err = s.QueueStats(ctx, "", t0)
+	require.ErrorIs(t, err, ErrInvalid)
+}
