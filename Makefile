@@ -7,7 +7,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 PKGS      := ./...
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models web browser
+.PHONY: all build run test test-unit itest bench proto generate lint fmt fuzz clean models web web-check browser
 
 all: build
 
@@ -24,7 +24,7 @@ run: build models
 # another member's grpc server reads it (a race inside the library). It runs
 # with -short: the model-heavy tests (200 OCR pages) ran in the first pass and
 # would take tens of minutes under the race detector.
-test: lint models
+test: lint models web-check
 	@deploy/local/browser.sh install || echo "make test: *** NO BROWSER: the browser end-to-end test (node/browser_e2e_test.go) will be SKIPPED; see the message above ***"
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(GO) test -race -short -count=1 -timeout $(TEST_TIMEOUT) ./streams/... ./store/... ./services/... ./cluster/... ./config/...
@@ -68,10 +68,21 @@ proto:
 ## the reviewer console (console/web/dist) and the demo page (demo/web/dist);
 ## commit the console and demo dist folders (go build embeds them, needs no npm)
 WEB_DIRS := sdk/web console/web demo/web
+WEB_OUT  := console/web/dist demo/web/dist console/web/src/reasons.gen.ts
 web:
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+"; exit 1; }
 	for d in $(WEB_DIRS); do (cd $$d && npm ci --no-audit --no-fund && npm run build) || exit 1; done
 	cd sdk/web && npm test
+
+## web-check: the TypeScript packages type-check, the SDK's unit tests pass, and the
+## committed bundles (console/web/dist, demo/web/dist) are what their sources build to
+web-check:
+	@command -v npm >/dev/null || { echo "make web-check: *** npm not found: the TypeScript checks are SKIPPED (install Node.js 20+) ***"; exit 0; }; \
+	set -e; for d in $(WEB_DIRS); do (cd $$d && npm ci --no-audit --no-fund --loglevel=error && npm run --silent typecheck && npm run --silent build); done; \
+	(cd sdk/web && npm test); \
+	if ! git diff --quiet -- $(WEB_OUT) || [ -n "$$(git ls-files --others --exclude-standard $(WEB_OUT))" ]; then \
+		echo "make web-check: the committed bundles differ from what the sources build to: run make web and commit"; \
+		git status --short $(WEB_OUT); exit 1; fi
 
 ## generate: reason-code constants and docs from services/reasons/codes.yaml
 generate:
