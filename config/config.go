@@ -426,6 +426,15 @@ type Tenant struct {
 	// RetentionDays is how long the tenant's sessions are kept before the
 	// retention job erases them; 0: retention.default_days.
 	RetentionDays int `yaml:"retention_days"`
+	// RateLimit overrides gateway.tenant_rps/tenant_burst for the tenant
+	// (both zero: the node's).
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit is a token bucket: requests per second and burst.
+type RateLimit struct {
+	RPS   float64 `yaml:"rps"`
+	Burst int     `yaml:"burst"`
 }
 
 // Dedup is a tenant's face-deduplication setting: its applicants' faces
@@ -800,6 +809,9 @@ func (c *Config) finish() error {
 		}
 		if t.Dedup.Threshold < 0 || t.Dedup.Threshold > 1 {
 			bad("tenant %q: dedup.threshold %v: want 0 (the node's) or (0, 1]", t.ID, t.Dedup.Threshold)
+		}
+		if rl := t.RateLimit; rl.RPS < 0 || rl.Burst < 0 || (rl.RPS > 0) != (rl.Burst > 0) {
+			bad("tenant %q: rate_limit: rps and burst are both > 0, or both 0 (the node's gateway.tenant_rps/tenant_burst)", t.ID)
 		}
 	}
 	// A consortium is mutual: a tenant's faces are searched by another only

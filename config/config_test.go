@@ -71,6 +71,7 @@ func TestInvalidConfigsAreRejectedWithClearErrors(t *testing.T) {
 		"negative retention_days":   {yaml: "tenants:\n  - {id: a, default_policy: default, retention_days: -1}\n", want: "retention_days"},
 		"retention_days too large":  {yaml: "tenants:\n  - {id: a, default_policy: default, retention_days: 36501}\n", want: "retention_days"},
 		"negative default_days":     {env: []string{"EKYC_RETENTION_DEFAULT_DAYS=-1"}, want: "default_days"},
+		"rate limit without burst":  {yaml: "tenants:\n  - {id: a, default_policy: default, rate_limit: {rps: 5}}\n", want: "rate_limit"},
 		"session token ttl":         {env: []string{"EKYC_GATEWAY_SESSION_TOKEN_TTL=48h"}, want: "gateway.session_token_ttl"},
 		"cors origin with path":     {env: []string{"EKYC_GATEWAY_CORS_ORIGINS=https://shop.example/checkout"}, want: "gateway.cors_origins"},
 		"cors wildcard":             {env: []string{"EKYC_GATEWAY_CORS_ORIGINS=*"}, want: "gateway.cors_origins"},

@@ -262,6 +262,9 @@ func TestDemoMountedByConfig(t *testing.T) {
 
 	cfg = testConfig(t)
 	cfg.Demo.Enabled = true
+	// The tenant's own rate limit (tenants[].rate_limit) replaces the
+	// node's 200/400 for the demo tenant.
+	cfg.Tenants[0].RateLimit = config.RateLimit{RPS: 0.01, Burst: 4}
 	n, err = node.Start(ctx, cfg, node.WithLogger(quietLogger()))
 	require.NoError(t, err)
 	defer n.Close(true)
@@ -292,6 +295,18 @@ func TestDemoMountedByConfig(t *testing.T) {
 	require.Equal(t, []any{"document", "face"}, got["requested_checks"])
 	code, _ = tok.do("GET", "/v1/webhooks/events", "", nil)
 	require.Equal(t, http.StatusUnauthorized, code, "a session token opens its session's routes only")
+
+	// The tenant's bucket (burst 4) runs dry within a few requests.
+	limited := false
+	for range 6 {
+		code, _ = tok.do("GET", "/v1/sessions/"+started.SessionID, "", nil)
+		if code == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+		require.Equal(t, http.StatusOK, code)
+	}
+	require.True(t, limited, "tenants[].rate_limit applies")
 
 	// A cross-site page cannot start sessions.
 	req, err = http.NewRequest("POST", base+"/demo/api/start", nil)

@@ -49,7 +49,7 @@ func (n *Node) startGateway(ctx context.Context) error {
 		return fmt.Errorf("node: session-token key: %w", err)
 	}
 	defer clear(tokenKey) // the gateway keeps its own copy
-	gw, err := gateway.New(deps,
+	opts := []gateway.Option{
 		gateway.WithTokenKey(tokenKey),
 		gateway.WithTokenTTL(g.SessionTokenTTL.D()),
 		gateway.WithCORSOrigins(g.CORSOrigins),
@@ -58,7 +58,13 @@ func (n *Node) startGateway(ctx context.Context) error {
 		gateway.WithRateLimits(gateway.Limit{Rate: g.TenantRPS, Burst: g.TenantBurst}, gateway.Limit{Rate: g.KeyRPS, Burst: g.KeyBurst}),
 		gateway.WithClock(n.now),
 		gateway.WithLogger(n.log.With("component", "gateway")),
-	)
+	}
+	for _, t := range n.cfg.Tenants {
+		if rl := t.RateLimit; rl.RPS > 0 {
+			opts = append(opts, gateway.WithTenantRateLimit(t.ID, gateway.Limit{Rate: rl.RPS, Burst: rl.Burst}))
+		}
+	}
+	gw, err := gateway.New(deps, opts...)
 	if err != nil {
 		return fmt.Errorf("node: gateway: %w", err)
 	}
