@@ -318,7 +318,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 	}
 	attrs := []any{"route", r.Pattern, "tenant", tenant, "reviewer", reviewer, "case", r.PathValue("id"), "code", ae.code}
 	lvl := slog.LevelDebug
-	if statusOf[ae.code] >= 500 {
+	if errTable.Status(ae.code) >= 500 {
 		lvl = slog.LevelWarn
 		// Store, broker and audit errors name ids, never personal data.
 		attrs = append(attrs, "err", err)

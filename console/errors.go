@@ -1,20 +1,16 @@
 package console
 
 import (
-	"encoding/json"
 	"net/http"
+
+	"github.com/openekyc/ekyc/internal/httperr"
 )
 
-// Code is a stable, machine-readable error code. The console's script
-// branches on the code, never on the message.
-type Code string
+// Code is a stable, machine-readable error code (internal/httperr).
+type Code = httperr.Code
 
 // ErrorSpec is one row of the error table.
-type ErrorSpec struct {
-	Code        Code
-	Status      int
-	Description string
-}
+type ErrorSpec = httperr.Spec
 
 // Error codes. The table below is the single source; docs/console-api.md
 // lists exactly these (a test checks it).
@@ -42,40 +38,27 @@ const (
 // Errors is the error table: every code the console API returns, its HTTP
 // status and meaning.
 var Errors = []ErrorSpec{
-	{CodeInvalidJSON, http.StatusBadRequest, "The body is not valid JSON, has unknown fields, or has a field of the wrong type."},
-	{CodeInvalidRequest, http.StatusBadRequest, "A field or query parameter is missing or malformed; the message names it."},
-	{CodeUnauthenticated, http.StatusUnauthorized, "Login failed (one answer for any reason), or no, an expired or a revoked login cookie."},
-	{CodeCSRFFailed, http.StatusForbidden, "A POST without the login's X-CSRF-Token header, with a wrong one, or from another origin."},
-	{CodeForbidden, http.StatusForbidden, "The reviewer's role does not allow this (escalated cases and confirmations need senior_reviewer or admin)."},
-	{CodeFourEyes, http.StatusForbidden, "The four-eyes rule: the reviewer who proposed a decision cannot confirm or overturn it."},
-	{CodeNotFound, http.StatusNotFound, "No such case, image or session in the reviewer's tenant (the same for another tenant's)."},
-	{CodeMethodNotAllowed, http.StatusMethodNotAllowed, "The path exists but not with this method."},
-	{CodeClaimedByOther, http.StatusConflict, "Another reviewer holds a live claim on the case."},
-	{CodeClaimExpired, http.StatusConflict, "The reviewer's own claim expired; claim the case again."},
-	{CodeConflict, http.StatusConflict, "The case's state does not allow this (claim it first, already decided, ...), or it kept changing under concurrent updates."},
-	{CodePayloadTooLarge, http.StatusRequestEntityTooLarge, "The body exceeds the size limit."},
-	{CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "A body that is not application/json."},
-	{CodeInvalidInput, http.StatusUnprocessableEntity, "The decision is invalid: outcome not APPROVE or REJECT, no or unknown reason codes, missing or oversized comment."},
-	{CodeRateLimited, http.StatusTooManyRequests, "Too many login attempts for the username or from the address; retry after Retry-After seconds."},
-	{CodeInternal, http.StatusInternalServerError, "An unexpected error."},
-	{CodePublishFailed, http.StatusServiceUnavailable, "The case is decided but its decision could not be published yet; POST .../publish retries (the node also retries)."},
-	{CodeUnavailable, http.StatusServiceUnavailable, "A backing store or the audit log is unavailable; retry."},
+	{Code: CodeInvalidJSON, Status: http.StatusBadRequest, Description: "The body is not valid JSON, has unknown fields, or has a field of the wrong type."},
+	{Code: CodeInvalidRequest, Status: http.StatusBadRequest, Description: "A field or query parameter is missing or malformed; the message names it."},
+	{Code: CodeUnauthenticated, Status: http.StatusUnauthorized, Description: "Login failed (one answer for any reason), or no, an expired or a revoked login cookie."},
+	{Code: CodeCSRFFailed, Status: http.StatusForbidden, Description: "A POST without the login's X-CSRF-Token header, with a wrong one, or from another origin."},
+	{Code: CodeForbidden, Status: http.StatusForbidden, Description: "The reviewer's role does not allow this (escalated cases and confirmations need senior_reviewer or admin)."},
+	{Code: CodeFourEyes, Status: http.StatusForbidden, Description: "The four-eyes rule: the reviewer who proposed a decision cannot confirm or overturn it."},
+	{Code: CodeNotFound, Status: http.StatusNotFound, Description: "No such case, image or session in the reviewer's tenant (the same for another tenant's)."},
+	{Code: CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed, Description: "The path exists but not with this method."},
+	{Code: CodeClaimedByOther, Status: http.StatusConflict, Description: "Another reviewer holds a live claim on the case."},
+	{Code: CodeClaimExpired, Status: http.StatusConflict, Description: "The reviewer's own claim expired; claim the case again."},
+	{Code: CodeConflict, Status: http.StatusConflict, Description: "The case's state does not allow this (claim it first, already decided, ...), or it kept changing under concurrent updates."},
+	{Code: CodePayloadTooLarge, Status: http.StatusRequestEntityTooLarge, Description: "The body exceeds the size limit."},
+	{Code: CodeUnsupportedMediaType, Status: http.StatusUnsupportedMediaType, Description: "A body that is not application/json."},
+	{Code: CodeInvalidInput, Status: http.StatusUnprocessableEntity, Description: "The decision is invalid: outcome not APPROVE or REJECT, no or unknown reason codes, missing or oversized comment."},
+	{Code: CodeRateLimited, Status: http.StatusTooManyRequests, Description: "Too many login attempts for the username or from the address; retry after Retry-After seconds."},
+	{Code: CodeInternal, Status: http.StatusInternalServerError, Description: "An unexpected error."},
+	{Code: CodePublishFailed, Status: http.StatusServiceUnavailable, Description: "The case is decided but its decision could not be published yet; POST .../publish retries (the node also retries)."},
+	{Code: CodeUnavailable, Status: http.StatusServiceUnavailable, Description: "A backing store or the audit log is unavailable; retry."},
 }
 
-var statusOf = func() map[Code]int {
-	m := make(map[Code]int, len(Errors))
-	for _, e := range Errors {
-		m[e.Code] = e.Status
-	}
-	return m
-}()
-
-type errorBody struct {
-	Error struct {
-		Code    Code   `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+var errTable = httperr.NewTable(CodeInternal, Errors...)
 
 // apiError is an error with its code; handlers return it to the writer.
 type apiError struct {
@@ -97,33 +80,10 @@ func unavailable(err error) *apiError {
 // writeError writes the JSON error. Messages never carry personal data:
 // they name fields, states and limits, not values.
 func writeError(w http.ResponseWriter, code Code, msg string) {
-	status, ok := statusOf[code]
-	if !ok {
-		code, status = CodeInternal, http.StatusInternalServerError
-	}
-	var b errorBody
-	b.Error.Code = code
-	b.Error.Message = msg
-	body, _ := json.Marshal(b)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	errTable.Write(w, code, msg)
 }
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	return nil
+	return httperr.WriteJSON(w, status, v)
 }

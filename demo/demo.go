@@ -19,7 +19,6 @@ package demo
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -33,6 +32,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openekyc/ekyc/internal/httperr"
 )
 
 //go:embed web/dist
@@ -122,7 +123,7 @@ func New(deps Deps) http.Handler {
 	h.mux.HandleFunc("GET "+mount+"/assets/{path...}", h.asset)
 	h.mux.HandleFunc("POST "+mount+"/api/start", h.start)
 	h.mux.HandleFunc(mount+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "not found")
+		writeError(w, "not_found", "not found")
 	})
 	return h
 }
@@ -141,7 +142,7 @@ func pageHeaders(hd http.Header) {
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 	b, err := fs.ReadFile(h.assets, "index.html")
 	if err != nil {
-		writeError(w, http.StatusNotFound, "not_found", "the demo page is not built")
+		writeError(w, "not_found", "the demo page is not built")
 		return
 	}
 	pageHeaders(w.Header())
@@ -153,13 +154,13 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 func (h *handler) asset(w http.ResponseWriter, r *http.Request) {
 	p := r.PathValue("path")
 	if p == "" || !fs.ValidPath(p) {
-		writeError(w, http.StatusNotFound, "not_found", "not found")
+		writeError(w, "not_found", "not found")
 		return
 	}
 	full := path.Join("assets", p)
 	b, err := fs.ReadFile(h.assets, full)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "not_found", "not found")
+		writeError(w, "not_found", "not found")
 		return
 	}
 	ct := mime.TypeByExtension(path.Ext(full))
@@ -183,36 +184,32 @@ type started struct {
 func (h *handler) start(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "forbidden", "cross-origin requests are not accepted")
+		writeError(w, "forbidden", "cross-origin requests are not accepted")
 		return
 	}
 	_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<10))
 	if h.deps.Starter == nil {
-		writeError(w, http.StatusServiceUnavailable, "not_available", "the demo is not configured on this node")
+		writeError(w, "not_available", "the demo is not configured on this node")
 		return
 	}
 	if ok, wait := h.take(); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many demo sessions started on this node, retry later")
+		writeError(w, "rate_limited", "too many demo sessions started on this node, retry later")
 		return
 	}
 	id, tok, err := h.deps.Starter.Start(r.Context())
 	switch {
 	case err != nil:
 		h.deps.Log.Warn("demo: start failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the demo session could not be started, retry")
+		writeError(w, "unavailable", "the demo session could not be started, retry")
 		return
 	case !idPattern.MatchString(id) || tok == "":
 		h.deps.Log.Error("demo: the starter returned a malformed session id or no token")
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		writeError(w, "internal", "internal error")
 		return
 	}
 	h.deps.Log.Info("demo: session started", "session", id)
-	b, _ := json.Marshal(started{SessionID: id, Token: tok})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(b)
+	_ = httperr.WriteJSON(w, http.StatusCreated, started{SessionID: id, Token: tok}) // two strings: cannot fail
 }
 
 // sameOrigin refuses requests a browser marks as cross-site, and those
@@ -232,17 +229,15 @@ func sameOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var b struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	b.Error.Code, b.Error.Message = code, msg
-	body, _ := json.Marshal(b)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
+// errTable: the demo API's error codes (the gateway's names, where they
+// mean the same).
+var errTable = httperr.NewTable("internal",
+	httperr.Spec{Code: "not_found", Status: http.StatusNotFound, Description: "No such page, asset or route."},
+	httperr.Spec{Code: "forbidden", Status: http.StatusForbidden, Description: "A cross-site request to the start endpoint."},
+	httperr.Spec{Code: "rate_limited", Status: http.StatusTooManyRequests, Description: "demo.starts_per_minute reached on this node; retry after Retry-After seconds."},
+	httperr.Spec{Code: "internal", Status: http.StatusInternalServerError, Description: "An unexpected error."},
+	httperr.Spec{Code: "unavailable", Status: http.StatusServiceUnavailable, Description: "The session could not be started; retry."},
+	httperr.Spec{Code: "not_available", Status: http.StatusServiceUnavailable, Description: "The demo is not configured on this node."},
+)
+
+func writeError(w http.ResponseWriter, code httperr.Code, msg string) { errTable.Write(w, code, msg) }

@@ -1,20 +1,16 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
+
+	"github.com/openekyc/ekyc/internal/httperr"
 )
 
-// Code is a stable, machine-readable error code. Clients branch on the code,
-// never on the message.
-type Code string
+// Code is a stable, machine-readable error code (internal/httperr).
+type Code = httperr.Code
 
 // ErrorSpec is one row of the error table.
-type ErrorSpec struct {
-	Code        Code
-	Status      int
-	Description string
-}
+type ErrorSpec = httperr.Spec
 
 // Error codes. The table below is the single source: the OpenAPI document
 // and docs/api.md list exactly these (a test checks both).
@@ -42,41 +38,27 @@ const (
 // Errors is the error table: every code the API returns, its HTTP status
 // and meaning.
 var Errors = []ErrorSpec{
-	{CodeInvalidJSON, http.StatusBadRequest, "The body is not valid JSON, has unknown fields, or has a field of the wrong type."},
-	{CodeInvalidRequest, http.StatusBadRequest, "A field or parameter is invalid; the message names it."},
-	{CodeUnauthenticated, http.StatusUnauthorized, "No API key, a malformed Authorization header, or an unknown or revoked key."},
-	{CodeForbidden, http.StatusForbidden, "The API key lacks the scope the operation needs."},
-	{CodeNotFound, http.StatusNotFound, "No such resource in the caller's tenant (the same for another tenant's resource)."},
-	{CodeMethodNotAllowed, http.StatusMethodNotAllowed, "The path exists but not with this method."},
-	{CodeConflict, http.StatusConflict, "The session no longer accepts this change (submitted or erased)."},
-	{CodePayloadTooLarge, http.StatusRequestEntityTooLarge, "The body exceeds the request or image size limit."},
-	{CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "The body's content type is not accepted (images: JPEG or PNG, detected from the bytes)."},
-	{CodeInvalidImage, http.StatusUnprocessableEntity, "The image does not decode."},
-	{CodeImageDimensions, http.StatusUnprocessableEntity, "The image's width or height is outside the accepted range."},
-	{CodeMissingImages, http.StatusUnprocessableEntity, "The session lacks an image its requested checks need."},
-	{CodeIdempotencyKeyReused, http.StatusUnprocessableEntity, "The Idempotency-Key was used before with a different request."},
-	{CodeRateLimited, http.StatusTooManyRequests, "The key's or tenant's rate limit is exhausted; retry after Retry-After seconds."},
-	{CodeInternal, http.StatusInternalServerError, "An unexpected error; nothing was changed or the change is safe to retry."},
-	{CodePublishFailed, http.StatusServiceUnavailable, "The request could not be published to Kafka; the session stays submittable, retry."},
-	{CodeUnavailable, http.StatusServiceUnavailable, "A backing store is unavailable; retry."},
-	{CodeNotAvailable, http.StatusServiceUnavailable, "The feature is not configured on this node."},
+	{Code: CodeInvalidJSON, Status: http.StatusBadRequest, Description: "The body is not valid JSON, has unknown fields, or has a field of the wrong type."},
+	{Code: CodeInvalidRequest, Status: http.StatusBadRequest, Description: "A field or parameter is invalid; the message names it."},
+	{Code: CodeUnauthenticated, Status: http.StatusUnauthorized, Description: "No API key, a malformed Authorization header, or an unknown or revoked key."},
+	{Code: CodeForbidden, Status: http.StatusForbidden, Description: "The API key lacks the scope the operation needs."},
+	{Code: CodeNotFound, Status: http.StatusNotFound, Description: "No such resource in the caller's tenant (the same for another tenant's resource)."},
+	{Code: CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed, Description: "The path exists but not with this method."},
+	{Code: CodeConflict, Status: http.StatusConflict, Description: "The session no longer accepts this change (submitted or erased)."},
+	{Code: CodePayloadTooLarge, Status: http.StatusRequestEntityTooLarge, Description: "The body exceeds the request or image size limit."},
+	{Code: CodeUnsupportedMediaType, Status: http.StatusUnsupportedMediaType, Description: "The body's content type is not accepted (images: JPEG or PNG, detected from the bytes)."},
+	{Code: CodeInvalidImage, Status: http.StatusUnprocessableEntity, Description: "The image does not decode."},
+	{Code: CodeImageDimensions, Status: http.StatusUnprocessableEntity, Description: "The image's width or height is outside the accepted range."},
+	{Code: CodeMissingImages, Status: http.StatusUnprocessableEntity, Description: "The session lacks an image its requested checks need."},
+	{Code: CodeIdempotencyKeyReused, Status: http.StatusUnprocessableEntity, Description: "The Idempotency-Key was used before with a different request."},
+	{Code: CodeRateLimited, Status: http.StatusTooManyRequests, Description: "The key's or tenant's rate limit is exhausted; retry after Retry-After seconds."},
+	{Code: CodeInternal, Status: http.StatusInternalServerError, Description: "An unexpected error; nothing was changed or the change is safe to retry."},
+	{Code: CodePublishFailed, Status: http.StatusServiceUnavailable, Description: "The request could not be published to Kafka; the session stays submittable, retry."},
+	{Code: CodeUnavailable, Status: http.StatusServiceUnavailable, Description: "A backing store is unavailable; retry."},
+	{Code: CodeNotAvailable, Status: http.StatusServiceUnavailable, Description: "The feature is not configured on this node."},
 }
 
-var statusOf = func() map[Code]int {
-	m := make(map[Code]int, len(Errors))
-	for _, e := range Errors {
-		m[e.Code] = e.Status
-	}
-	return m
-}()
-
-// errorBody is the JSON shape of every error response.
-type errorBody struct {
-	Error struct {
-		Code    Code   `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+var errTable = httperr.NewTable(CodeInternal, Errors...)
 
 // apiError is an error with its code; handlers return it to the writer.
 type apiError struct {
@@ -91,16 +73,5 @@ func errorf(code Code, msg string) *apiError { return &apiError{code: code, msg:
 // writeError writes the JSON error. Messages never carry personal data: they
 // name fields and limits, not values.
 func writeError(w http.ResponseWriter, code Code, msg string) {
-	status, ok := statusOf[code]
-	if !ok {
-		code, status = CodeInternal, http.StatusInternalServerError
-	}
-	var b errorBody
-	b.Error.Code = code
-	b.Error.Message = msg
-	body, _ := json.Marshal(b)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	errTable.Write(w, code, msg)
 }

@@ -38,7 +38,6 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +46,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openekyc/ekyc/internal/httperr"
 )
 
 // Defaults.
@@ -347,7 +348,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 		ae = errorf(CodeInternal, "internal error")
 	}
 	lvl := slog.LevelDebug
-	if statusOf[ae.code] >= 500 {
+	if errTable.Status(ae.code) >= 500 {
 		lvl = slog.LevelWarn
 	}
 	attrs := []any{"route", r.Pattern, "tenant", p.Tenant, "key", p.KeyID, "id", r.PathValue("id"), "code", ae.code}
@@ -379,14 +380,9 @@ func (g *Gateway) unmatched(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
+	if err := httperr.WriteJSON(w, status, v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 	return nil
 }
 
