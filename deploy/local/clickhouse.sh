@@ -39,6 +39,8 @@ MAX_MEMORY="${EKYC_CLICKHOUSE_MAX_MEMORY:-4000000000}"
 
 log() { printf 'clickhouse.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 server_bin() {
 	# Debian installs /usr/bin/clickhouse-server; some layouts use /usr/sbin.
@@ -49,17 +51,7 @@ server_bin() {
 	return 1
 }
 
-running_pid() {
-	# Prints the pid when the pid file names a live server we started.
-	[[ -f "$PIDFILE" ]] || return 1
-	local pid
-	pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
-	alive "$pid" || return 1
-	# Guard against pid reuse: the process must run with our config file.
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--config-file=$CONF" || return 1
-	echo "$pid"
-}
+running_pid() { pidfile_pid "--config-file=$CONF"; }
 
 healthy() {
 	# /ping over HTTP answers "Ok." once the server accepts queries; the native
@@ -94,17 +86,7 @@ ensure_installed() {
 	fi
 }
 
-alive() {
-	# kill -0 succeeds on a zombie; a zombie is not alive.
-	kill -0 "$1" 2>/dev/null || return 1
-	local state
-	state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-	[[ "$state" != Z && -n "$state" ]]
-}
 
-port_busy() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 write_config() {
 	# Written on every start, so a change of ports or paths takes effect. The
@@ -229,31 +211,7 @@ cmd_start() {
 	done
 }
 
-cmd_stop() {
-	local pid
-	if ! pid="$(running_pid)"; then
-		rm -f "$PIDFILE"
-		log "not running"
-		return 0
-	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	local i
-	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-		alive "$pid" || break
-		sleep 0.1
-	done
-	if alive "$pid"; then
-		log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			alive "$pid" || break
-			sleep 0.1
-		done
-		alive "$pid" && die "pid $pid survived SIGKILL"
-	fi
-	rm -f "$PIDFILE"
-	echo "clickhouse stopped (pid $pid)"
-}
+cmd_stop() { stop_server clickhouse; }
 
 cmd_status() {
 	local pid
