@@ -146,6 +146,9 @@ func Start(ctx context.Context, cfg config.Config, opts ...Option) (n *Node, err
 	if err := n.startProtection(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.auditPolicies(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.startWebhooks(ctx); err != nil {
 		return nil, err
 	}
