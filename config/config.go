@@ -954,7 +954,7 @@ var scriptVars = map[string]bool{
 }
 
 func notConfig(k string) bool {
-	for _, p := range []string{"EKYC_TEST_", "EKYC_CASSANDRA_", "EKYC_ETCD_", "EKYC_TRITON_", "EKYC_CLICKHOUSE_", "EKYC_MILVUS_", "EKYC_WATCHMAN_", "EKYC_BENCH_"} {
+	for _, p := range []string{"EKYC_TEST_", "EKYC_CASSANDRA_", "EKYC_ETCD_", "EKYC_TRITON_", "EKYC_CLICKHOUSE_", "EKYC_MILVUS_", "EKYC_S3_", "EKYC_WATCHMAN_", "EKYC_BENCH_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

@@ -86,8 +86,6 @@ ensure_installed() {
 	fi
 }
 
-
-
 write_config() {
 	# Written on every start, so a change of ports or paths takes effect. The
 	# root element <yandex> is what 18.16 reads; current servers accept it too.
@@ -186,29 +184,10 @@ cmd_start() {
 		echo "$pid" >"$PIDFILE"
 		disown "$pid" 2>/dev/null || true
 	fi
-	local t0 ms
-	t0="$(date +%s%N)"
-	while true; do
-		if healthy; then
-			ms=$((($(date +%s%N) - t0) / 1000000))
-			printf 'clickhouse started (pid %s) on 127.0.0.1:%s (http %s) in %d.%03ds; data %s, logs %s\n' \
-				"$pid" "$PORT" "$HTTP_PORT" $((ms / 1000)) $((ms % 1000)) "$DATA" "$LOG_DIR"
-			return 0
-		fi
-		if ! alive "$pid"; then
-			log "clickhouse-server exited during start-up; last lines of its logs:"
-			tail -n 30 "$STDOUT_LOG" "$ERRLOG" >&2 2>/dev/null || true
-			rm -f "$PIDFILE"
-			exit 1
-		fi
-		ms=$((($(date +%s%N) - t0) / 1000000))
-		if ((ms > START_TIMEOUT * 1000)); then
-			log "clickhouse-server (pid $pid) not healthy after ${START_TIMEOUT}s; last lines of its logs:"
-			tail -n 30 "$STDOUT_LOG" "$ERRLOG" >&2 2>/dev/null || true
-			exit 1
-		fi
-		sleep 0.2
-	done
+	local took
+	took="$(wait_started healthy "$pid" clickhouse-server "$STDOUT_LOG" "$ERRLOG")" || exit 1
+	printf 'clickhouse started (pid %s) on 127.0.0.1:%s (http %s) in %ss; data %s, logs %s\n' \
+		"$pid" "$PORT" "$HTTP_PORT" "$took" "$DATA" "$LOG_DIR"
 }
 
 cmd_stop() { stop_server clickhouse; }

@@ -67,8 +67,6 @@ ensure_installed() {
 	fi
 }
 
-
-
 cmd_start() {
 	local pid
 	if pid="$(running_pid)"; then
@@ -103,28 +101,9 @@ cmd_start() {
 		echo "$pid" >"$PIDFILE"
 		disown "$pid" 2>/dev/null || true
 	fi
-	local t0 ms
-	t0="$(date +%s%N)"
-	while true; do
-		if healthy; then
-			ms=$((($(date +%s%N) - t0) / 1000000))
-			printf 'etcd started (pid %s) on %s in %d.%03ds; data %s, log %s\n' "$pid" "$CLIENT_URL" $((ms / 1000)) $((ms % 1000)) "$DATA" "$LOG"
-			return 0
-		fi
-		if ! alive "$pid"; then
-			log "etcd exited during start-up; last lines of $LOG:"
-			tail -n 30 "$LOG" >&2 || true
-			rm -f "$PIDFILE"
-			exit 1
-		fi
-		ms=$((($(date +%s%N) - t0) / 1000000))
-		if ((ms > START_TIMEOUT * 1000)); then
-			log "etcd (pid $pid) not healthy after ${START_TIMEOUT}s; last lines of $LOG:"
-			tail -n 30 "$LOG" >&2 || true
-			exit 1
-		fi
-		sleep 0.2
-	done
+	local took
+	took="$(wait_started healthy "$pid" etcd "$LOG")" || exit 1
+	printf 'etcd started (pid %s) on %s in %ss; data %s, log %s\n' "$pid" "$CLIENT_URL" "$took" "$DATA" "$LOG"
 }
 
 cmd_stop() { stop_server etcd; }

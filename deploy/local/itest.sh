@@ -2,8 +2,8 @@
 # Integration suite against real servers started by the project's own scripts:
 # Apache Kafka (KRaft, from Maven Central), Apache Cassandra (from Maven
 # Central), etcd (Debian), Triton (PyPI nvidia-pytriton; models from
-# `make models`), ClickHouse (Debian clickhouse-server) and Milvus Lite (PyPI
-# milvus-lite).
+# `make models`), ClickHouse (Debian clickhouse-server), Milvus Lite (PyPI
+# milvus-lite) and S3Proxy (Maven Central) as the S3-compatible blob store.
 # Starts what is not running, runs the suite with
 # EKYC_TEST_* set, and stops what it started.
 #
@@ -53,6 +53,7 @@ start etcd.sh
 start triton.sh
 start clickhouse.sh
 start milvus.sh
+start s3.sh
 
 export EKYC_TEST_KAFKA=127.0.0.1:29092
 export EKYC_TEST_KAFKA_RESTART=1
@@ -62,10 +63,11 @@ export EKYC_TEST_TRITON=127.0.0.1:28001
 export EKYC_TEST_CLICKHOUSE=127.0.0.1:29000
 export EKYC_TEST_CLICKHOUSE_RESTART=1
 export EKYC_TEST_MILVUS=127.0.0.1:29530
+eval "$(deploy/local/s3.sh env)" # EKYC_TEST_S3 and its local credentials
 echo "itest: servers ready after $(( $(date +%s) - t0 ))s; running the integration suite"
 t1=$(date +%s)
 go test -count=1 -timeout 30m -v \
-  ./store/sessions/cqlstore/ ./store/monitoring/cqlstore/ ./store/analytics/clickhousestore/ ./store/vectors/milvusstore/ \
+  ./store/sessions/cqlstore/ ./store/monitoring/cqlstore/ ./store/analytics/clickhousestore/ ./store/vectors/milvusstore/ ./store/blobs/ \
   ./inference/triton/ ./node/ 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)' 
 rc=${PIPESTATUS[0]}
 echo "itest: suite finished in $(( $(date +%s) - t1 ))s (rc=$rc)"

@@ -56,3 +56,35 @@ stop_server() {
 	rm -f "$PIDFILE"
 	echo "$1 stopped (pid $pid)"
 }
+
+# wait_started PROBE PID NAME LOG...: polls PROBE (a function of the
+# caller) until it succeeds and prints how long that took ("1.234"
+# seconds). When the process dies first (its pid file is then removed) or
+# START_TIMEOUT seconds pass, it logs the last lines of the LOG files and
+# fails. Use as: took="$(wait_started healthy "$pid" name "$LOG")" || exit 1
+wait_started() {
+	local probe=$1 pid=$2 name=$3
+	shift 3
+	local t0 ms
+	t0="$(date +%s%N)"
+	while true; do
+		if "$probe"; then
+			ms=$((($(date +%s%N) - t0) / 1000000))
+			printf '%d.%03d' $((ms / 1000)) $((ms % 1000))
+			return 0
+		fi
+		if ! alive "$pid"; then
+			log "$name exited during start-up; last lines of $*:"
+			tail -n 40 "$@" >&2 2>/dev/null || true
+			rm -f "$PIDFILE"
+			return 1
+		fi
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		if ((ms > START_TIMEOUT * 1000)); then
+			log "$name (pid $pid) not answering after ${START_TIMEOUT}s; last lines of $*:"
+			tail -n 40 "$@" >&2 2>/dev/null || true
+			return 1
+		fi
+		sleep 0.2
+	done
+}

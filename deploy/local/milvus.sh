@@ -56,9 +56,7 @@ die() {
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-
 running_pid() { pidfile_pid "$DB $ADDR"; }
-
 
 ensure_venv() {
 	if [[ -x "$VENV/bin/python" && -f "$MARKER" && "$(cat "$MARKER")" == "$WANT_MARKER" ]]; then
@@ -125,29 +123,10 @@ cmd_start() {
 		)
 		pid="$(cat "$PIDFILE")"
 	fi
-	local t0 ms
-	t0="$(date +%s%N)"
-	while true; do
-		if healthy; then
-			ms=$((($(date +%s%N) - t0) / 1000000))
-			printf 'milvus lite started (pid %s) on %s in %d.%03ds; data %s, log %s\n' "$pid" "$ADDR" $((ms / 1000)) $((ms % 1000)) "$DB" "$LOG" >&2
-			echo "export EKYC_TEST_MILVUS=$ADDR"
-			return 0
-		fi
-		if ! alive "$pid"; then
-			log "milvus exited during start-up; last lines of $LOG:"
-			tail -n 30 "$LOG" >&2 || true
-			rm -f "$PIDFILE"
-			exit 1
-		fi
-		ms=$((($(date +%s%N) - t0) / 1000000))
-		if ((ms > START_TIMEOUT * 1000)); then
-			log "milvus (pid $pid) not answering after ${START_TIMEOUT}s; last lines of $LOG:"
-			tail -n 30 "$LOG" >&2 || true
-			exit 1
-		fi
-		sleep 0.2
-	done
+	local took
+	took="$(wait_started healthy "$pid" milvus "$LOG")" || exit 1
+	printf 'milvus lite started (pid %s) on %s in %ss; data %s, log %s\n' "$pid" "$ADDR" "$took" "$DB" "$LOG" >&2
+	echo "export EKYC_TEST_MILVUS=$ADDR"
 }
 
 cmd_stop() { stop_server milvus; }

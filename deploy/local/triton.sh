@@ -64,9 +64,7 @@ die() {
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-
 running_pid() { pidfile_pid "--model-repository=$REPO "; }
-
 
 site_packages() {
 	"$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
@@ -158,29 +156,10 @@ cmd_start() {
 		echo "$pid" >"$PIDFILE"
 		disown "$pid" 2>/dev/null || true
 	fi
-	local t0 ms
-	t0="$(date +%s%N)"
-	while true; do
-		if ready; then
-			ms=$((($(date +%s%N) - t0) / 1000000))
-			printf 'triton started (pid %s) on %s (HTTP 127.0.0.1:%s) in %d.%03ds; models %s, log %s\n' \
-				"$pid" "$GRPC_ADDR" "$HTTP_PORT" $((ms / 1000)) $((ms % 1000)) "$REPO" "$LOG"
-			return 0
-		fi
-		if ! alive "$pid"; then
-			log "tritonserver exited during start-up; last lines of $LOG:"
-			tail -n 40 "$LOG" >&2 || true
-			rm -f "$PIDFILE"
-			exit 1
-		fi
-		ms=$((($(date +%s%N) - t0) / 1000000))
-		if ((ms > START_TIMEOUT * 1000)); then
-			log "tritonserver (pid $pid) not ready after ${START_TIMEOUT}s; last lines of $LOG:"
-			tail -n 40 "$LOG" >&2 || true
-			exit 1
-		fi
-		sleep 0.5
-	done
+	local took
+	took="$(wait_started ready "$pid" tritonserver "$LOG")" || exit 1
+	printf 'triton started (pid %s) on %s (HTTP 127.0.0.1:%s) in %ss; models %s, log %s\n' \
+		"$pid" "$GRPC_ADDR" "$HTTP_PORT" "$took" "$REPO" "$LOG"
 }
 
 cmd_stop() { stop_server triton; }

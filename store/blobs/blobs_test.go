@@ -3,8 +3,10 @@ package blobs_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +73,7 @@ func (e *env) close() {
 func rawObjects(t *testing.T, bucketURL string) map[string][]byte {
 	t.Helper()
 	ctx := context.Background()
-	b, err := blob.OpenBucket(ctx, bucketURL+"?metadata=skip")
+	b, err := blob.OpenBucket(ctx, withQuery(bucketURL, "metadata", "skip"))
 	require.NoError(t, err)
 	defer b.Close()
 	out := map[string][]byte{}
@@ -89,6 +91,44 @@ func rawObjects(t *testing.T, bucketURL string) map[string][]byte {
 		out[o.Key] = v
 	}
 	return out
+}
+
+// withQuery adds k=v to a bucket URL's query unless the scheme has no use
+// for it (metadata=skip is fileblob's).
+func withQuery(bucketURL, k, v string) string {
+	if !strings.HasPrefix(bucketURL, "file://") {
+		return bucketURL
+	}
+	sep := "?"
+	if strings.Contains(bucketURL, "?") {
+		sep = "&"
+	}
+	return bucketURL + sep + k + "=" + v
+}
+
+// backendURL returns the bucket URL of a test backend: "file" (a directory
+// of the test's data dir: ""), "mem", or "s3" — the S3-compatible server
+// named by EKYC_TEST_S3 (deploy/local/s3.sh), under a prefix of its own so
+// runs never see each other's objects; the subtest is skipped without it.
+func backendURL(t *testing.T, backend string) string {
+	t.Helper()
+	switch backend {
+	case "mem":
+		return "mem://"
+	case "s3":
+		u := os.Getenv("EKYC_TEST_S3")
+		if u == "" {
+			t.Skip("EKYC_TEST_S3 not set: no S3-compatible server; run deploy/local/s3.sh start (make itest)")
+		}
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		var rnd [6]byte
+		_, _ = rand.Read(rnd[:])
+		return u + sep + "prefix=" + url.QueryEscape(fmt.Sprintf("test-%x/", rnd))
+	}
+	return ""
 }
 
 // scan returns, for each needle, the files under dir that contain it.
@@ -146,14 +186,10 @@ func wrappedDataKey(t *testing.T, ringDir, tenant, session string) []byte {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, backend := range []string{"file", "mem"} {
+	for _, backend := range []string{"file", "mem", "s3"} {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			url := ""
-			if backend == "mem" {
-				url = "mem://"
-			}
-			e := newEnv(t, url)
+			e := newEnv(t, backendURL(t, backend))
 			img := readImage(t)
 			require.NoError(t, e.store.Put(ctx, "acme", "s1", "selfie-0", "image/jpeg", img))
 			require.NoError(t, e.store.Put(ctx, "acme", "s1", "document-front", "image/png", []byte("front")))
@@ -187,7 +223,7 @@ func TestRoundTrip(t *testing.T) {
 			require.ErrorIs(t, err, blobs.ErrNotFound)
 
 			// The stored objects are ciphertext under keys without ids.
-			if backend == "file" {
+			if backend != "mem" {
 				raw := rawObjects(t, e.url)
 				require.Len(t, raw, 3)
 				for k, v := range raw {
@@ -222,7 +258,7 @@ func TestMovedObjectsDoNotOpen(t *testing.T) {
 	for _, p := range [][3]string{{"acme", "s1", "selfie-0"}, {"acme", "s1", "selfie-1"}, {"acme", "s2", "selfie-0"}, {"beta", "s1", "selfie-0"}} {
 		require.NoError(t, e.store.Put(ctx, p[0], p[1], p[2], "image/jpeg", []byte("data of "+strings.Join(p[:], "/"))))
 	}
-	b, err := blob.OpenBucket(ctx, e.url+"?metadata=skip")
+	b, err := blob.OpenBucket(ctx, withQuery(e.url, "metadata", "skip"))
 	require.NoError(t, err)
 	defer b.Close()
 	src, err := b.ReadAll(ctx, blobs.ObjectKey("acme", "s1", "selfie-0"))
@@ -313,8 +349,14 @@ func TestNoPlaintextUnderDataDir(t *testing.T) {
 // copy of their ciphertext kept aside cannot be decrypted by the ring, and
 // the session's wrapped data key is in no file under the data directory.
 func TestDeleteSessionErasure(t *testing.T) {
+	for _, backend := range []string{"file", "s3"} {
+		t.Run(backend, func(t *testing.T) { deleteSessionErasure(t, backendURL(t, backend)) })
+	}
+}
+
+func deleteSessionErasure(t *testing.T, bucketURL string) {
 	ctx := context.Background()
-	e := newEnv(t, "")
+	e := newEnv(t, bucketURL)
 	img := readImage(t)
 	require.NoError(t, e.store.Put(ctx, "acme", "s1", "selfie-0", "image/jpeg", img))
 	require.NoError(t, e.store.Put(ctx, "acme", "s1", "applicant", "application/json", []byte(`{"full_name":"Annika"}`)))
@@ -342,7 +384,7 @@ func TestDeleteSessionErasure(t *testing.T) {
 	require.ErrorIs(t, e.store.Put(ctx, "acme", "s1", "selfie-1", "image/jpeg", img), keys.ErrShredded)
 
 	// Restoring the ciphertext (say, from an S3 object version) does not help.
-	b, err := blob.OpenBucket(ctx, e.url+"?metadata=skip")
+	b, err := blob.OpenBucket(ctx, withQuery(e.url, "metadata", "skip"))
 	require.NoError(t, err)
 	require.NoError(t, b.WriteAll(ctx, blobs.ObjectKey("acme", "s1", "selfie-0"), kept, nil))
 	require.NoError(t, b.Close())
@@ -376,7 +418,7 @@ func TestValidation(t *testing.T) {
 	require.NoError(t, e.store.Put(ctx, "acme", "s1", "selfie-0", "", make([]byte, 10)))
 
 	// A stored object over the limit is refused on read.
-	b, err := blob.OpenBucket(ctx, e.url+"?metadata=skip")
+	b, err := blob.OpenBucket(ctx, withQuery(e.url, "metadata", "skip"))
 	require.NoError(t, err)
 	require.NoError(t, b.WriteAll(ctx, blobs.ObjectKey("acme", "s1", "big"), make([]byte, 1<<20), nil))
 	require.NoError(t, b.Close())
