@@ -146,11 +146,29 @@ type Webhooks interface {
 	Replay(ctx context.Context, tenant, id string) error
 }
 
+// FaceBox is a detected face in a probed frame, in fractions of the
+// frame's width and height (0..1, origin top left).
+type FaceBox struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	W float64 `json:"w"`
+	H float64 `json:"h"`
+	// Score is the detector's face probability.
+	Score float64 `json:"score"`
+}
+
+// FaceProber finds the faces in a camera frame (the node's face detector).
+// It backs the live selfie feedback of the web SDK; nothing it sees is
+// stored.
+type FaceProber interface {
+	ProbeFaces(ctx context.Context, image []byte) ([]FaceBox, error)
+}
+
 // Deps are the gateway's collaborators. Authenticator, State, Blobs and
 // Publisher are required; without SessionStates a session's status comes
 // from the draft only; without Auditor nothing is audited (the report
-// endpoint then still works); without Eraser or Webhooks their endpoints
-// answer 503 not_available.
+// endpoint then still works); without Eraser, Webhooks or FaceProber their
+// endpoints answer 503 not_available.
 type Deps struct {
 	Authenticator Authenticator
 	// State holds drafts and idempotency records; its Sealer seals PII.
@@ -161,4 +179,7 @@ type Deps struct {
 	Auditor       Auditor
 	Eraser        Eraser
 	Webhooks      Webhooks
+	// FaceProber backs POST /v1/sessions/{id}/selfie/probe; without it
+	// that endpoint answers 503 not_available.
+	FaceProber FaceProber
 }

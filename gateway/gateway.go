@@ -269,6 +269,7 @@ func (g *Gateway) table() []route {
 		{method: "DELETE", path: "/v1/sessions/{id}", scope: ScopeAdmin, h: g.deleteSession},
 		{method: "PUT", path: "/v1/sessions/{id}/document", scope: ScopeWrite, bodyLimit: imgLimit, sessionToken: true, h: g.putDocument},
 		{method: "PUT", path: "/v1/sessions/{id}/selfie", scope: ScopeWrite, bodyLimit: imgLimit, sessionToken: true, h: g.putSelfie},
+		{method: "POST", path: "/v1/sessions/{id}/selfie/probe", scope: ScopeWrite, bodyLimit: MaxProbeBytes, sessionToken: true, h: g.probeSelfie},
 		{method: "POST", path: "/v1/sessions/{id}/submit", scope: ScopeWrite, sessionToken: true, h: g.submitSession},
 		{method: "POST", path: "/v1/sessions/{id}/token", scope: ScopeWrite, h: g.issueToken},
 		{method: "GET", path: "/v1/sessions/{id}/report", scope: ScopeRead, h: g.getReport},

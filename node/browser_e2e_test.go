@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
-	_ "image/jpeg"
+	"image/jpeg"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -34,6 +34,8 @@ type browserFlowResult struct {
 	DemoStatus   string   `json:"demo_status"`
 	DemoOutcome  string   `json:"demo_outcome"`
 	DemoReasons  string   `json:"demo_reasons"`
+	SelfieFaces  string   `json:"selfie_faces"`
+	SelfieHint   string   `json:"selfie_feedback"`
 	CaseID       string   `json:"case_id"`
 	CaseDecision string   `json:"case_decision"`
 	PageErrors   []string `json:"page_errors"`
@@ -179,6 +181,8 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 	require.Equal(t, "review", res.DemoStatus)
 	require.Equal(t, "review", res.DemoOutcome, "the gateway reports outcomes in lower case")
 	require.Contains(t, res.DemoReasons, "FACE_DUPLICATE_IDENTITY")
+	// The selfie step's live feedback came from the node's face detector.
+	require.Equal(t, "1", res.SelfieFaces, "one face in the fake camera's frames (feedback: %s)", res.SelfieHint)
 	// The reviewer saw the evidence.
 	require.ElementsMatch(t, []any{"document_front", "portrait", "selfie"}, res.Evidence.Images,
 		"document and selfie decrypted for the reviewer, and the portrait cropped from the document image")
@@ -214,7 +218,7 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 	require.Zero(t, rcv.badSig)
 	rcv.mu.Unlock()
 
-	for _, s := range []string{"demo-capture.png", "demo-result.png", "console-queue.png", "console-case.png", "console-decided.png"} {
+	for _, s := range []string{"demo-capture.png", "demo-selfie.png", "demo-result.png", "console-queue.png", "console-case.png", "console-decided.png"} {
 		st, err := os.Stat(filepath.Join(artifacts, s))
 		require.NoError(t, err, "screenshot %s", s)
 		require.Positive(t, st.Size())
@@ -264,7 +268,7 @@ func TestDemoMountedByConfig(t *testing.T) {
 	cfg.Demo.Enabled = true
 	// The tenant's own rate limit (tenants[].rate_limit) replaces the
 	// node's 200/400 for the demo tenant.
-	cfg.Tenants[0].RateLimit = config.RateLimit{RPS: 0.01, Burst: 4}
+	cfg.Tenants[0].RateLimit = config.RateLimit{RPS: 0.01, Burst: 7}
 	n, err = node.Start(ctx, cfg, node.WithLogger(quietLogger()))
 	require.NoError(t, err)
 	defer n.Close(true)
@@ -296,7 +300,45 @@ func TestDemoMountedByConfig(t *testing.T) {
 	code, _ = tok.do("GET", "/v1/webhooks/events", "", nil)
 	require.Equal(t, http.StatusUnauthorized, code, "a session token opens its session's routes only")
 
-	// The tenant's bucket (burst 4) runs dry within a few requests.
+	// Live selfie feedback: the node's face detector on a camera frame.
+	frame := func(img image.Image) []byte {
+		var buf bytes.Buffer
+		require.NoError(t, jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}))
+		return buf.Bytes()
+	}
+	portrait, _, err := image.Decode(bytes.NewReader(readTestdata(t, "faces", "obama_small.jpg")))
+	require.NoError(t, err)
+	blank := image.NewGray(image.Rect(0, 0, 320, 240))
+	var probe struct {
+		Faces []struct{ X, Y, W, H, Score float64 } `json:"faces"`
+	}
+	probeOf := func(body []byte) int {
+		req, err := http.NewRequest("POST", base+"/v1/sessions/"+started.SessionID+"/selfie/probe", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+started.Token)
+		req.Header.Set("Content-Type", "image/jpeg")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		probe.Faces = nil
+		if resp.StatusCode == http.StatusOK {
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&probe))
+		}
+		return resp.StatusCode
+	}
+	if _, err := os.Stat(filepath.Join(ort.DefaultDir(), "face_embed")); err == nil {
+		require.Equal(t, http.StatusOK, probeOf(frame(portrait)))
+		require.Len(t, probe.Faces, 1, "one face in the portrait")
+		f := probe.Faces[0]
+		require.Greater(t, f.Score, 0.5)
+		require.True(t, f.X > 0.2 && f.X+f.W < 0.8 && f.W > 0.1, "a centred face box: %+v", f)
+		require.Equal(t, http.StatusOK, probeOf(frame(blank)))
+		require.Empty(t, probe.Faces, "no face in a blank frame")
+	} else {
+		require.Equal(t, http.StatusServiceUnavailable, probeOf(frame(portrait)), "no face models: not available")
+	}
+
+	// The tenant's bucket (burst 7) runs dry within a few requests.
 	limited := false
 	for range 6 {
 		code, _ = tok.do("GET", "/v1/sessions/"+started.SessionID, "", nil)

@@ -1,10 +1,12 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -12,6 +14,7 @@ import (
 	"github.com/openekyc/ekyc/config"
 	"github.com/openekyc/ekyc/gateway"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/face"
 	"github.com/openekyc/ekyc/store/apistate"
 	"github.com/openekyc/ekyc/store/audit"
 	"github.com/openekyc/ekyc/store/tenants"
@@ -43,6 +46,9 @@ func (n *Node) startGateway(ctx context.Context) error {
 	}
 	if n.hooks != nil {
 		deps.Webhooks = n.hooks
+	}
+	if n.pools != nil {
+		deps.FaceProber = faceProber{n}
 	}
 	tokenKey, err := n.protect.env.DeriveKey(sessionTokenPurpose)
 	if err != nil {
@@ -178,4 +184,29 @@ type eraser struct{ n *Node }
 
 func (e eraser) Erase(ctx context.Context, tenant, session string) error {
 	return e.n.erase(ctx, tenant, session, "api")
+}
+
+// faceProber runs the face detector on a camera frame for the web SDK's
+// live selfie feedback (POST /v1/sessions/{id}/selfie/probe), through the
+// same batching pools as the face check.
+type faceProber struct{ n *Node }
+
+func (p faceProber) ProbeFaces(ctx context.Context, data []byte) ([]gateway.FaceBox, error) {
+	img, err := face.Decode(data, face.Limits{})
+	if err != nil {
+		return []gateway.FaceBox{}, nil // the gateway decoded it already; a frame that still fails holds no face
+	}
+	ds, err := face.Detect(ctx, p.n.runner(), img)
+	if err != nil {
+		return nil, err
+	}
+	w, h := float64(img.Rect.Dx()), float64(img.Rect.Dy())
+	clamp := func(v float64) float64 { return min(1, max(0, v)) }
+	out := make([]gateway.FaceBox, 0, len(ds))
+	for _, d := range ds {
+		x1, y1, x2, y2 := clamp(d.Box.X1/w), clamp(d.Box.Y1/h), clamp(d.Box.X2/w), clamp(d.Box.Y2/h)
+		out = append(out, gateway.FaceBox{X: x1, Y: y1, W: x2 - x1, H: y2 - y1, Score: clamp(d.Score)})
+	}
+	slices.SortFunc(out, func(a, b gateway.FaceBox) int { return cmp.Compare(b.Score, a.Score) })
+	return out, nil
 }

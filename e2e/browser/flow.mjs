@@ -14,7 +14,8 @@
 //   EKYC_E2E_REASON     the reason code the reviewer rejects with
 //
 // Prints one JSON line: {"session_id", "demo_status", "demo_outcome",
-// "demo_reasons", "case_id", "evidence", "case_decision", "page_errors"}. Exits non-zero,
+// "demo_reasons", "selfie_faces", "selfie_feedback", "case_id", "evidence",
+// "case_decision", "page_errors"}. Exits non-zero,
 // with a screenshot of the failing page, on any failure.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -79,6 +80,13 @@ try {
     }, null, { timeout: 30_000 });
     await capture.and(page.locator(":enabled")).waitFor({ timeout: 30_000 });
     if (which === "document") await page.screenshot({ path: join(artifacts, "demo-capture.png") });
+    if (which === "selfie") {
+      // The live feedback asks the node's face detector about the frames.
+      await page.locator('[data-testid="ekyc-capture-selfie"][data-faces]').waitFor({ timeout: 30_000 });
+      out.selfie_faces = await page.getByTestId("ekyc-capture-selfie").getAttribute("data-faces");
+      out.selfie_feedback = (await page.getByTestId("ekyc-feedback").textContent()).trim();
+      await page.screenshot({ path: join(artifacts, "demo-selfie.png") });
+    }
     step(`capture ${which}`);
     await capture.click();
     await page.waitForFunction((w) => document.body.dataset.phase === `${w}-uploaded` || document.body.dataset.phase === "submitted" ||

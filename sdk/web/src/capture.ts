@@ -8,11 +8,14 @@
  */
 import {
   assessDocument,
+  assessFaces,
   assessSelfie,
   DOCUMENT_FRAME,
   FACE_OVAL,
   ISSUE_HINTS,
   type DocumentThresholds,
+  type FaceBox,
+  type FaceThresholds,
   type Quality,
   type Rect,
   type SelfieThresholds,
@@ -23,7 +26,17 @@ export interface CaptureOptions {
   /** Camera facing: "environment" (default for the document) or "user" (selfie). */
   facingMode?: "environment" | "user";
   /** Quality thresholds overriding the defaults. */
-  thresholds?: Partial<DocumentThresholds & SelfieThresholds>;
+  thresholds?: Partial<DocumentThresholds & SelfieThresholds & FaceThresholds>;
+  /**
+   * Selfie only: asks a face detector where the faces are in a downscaled
+   * frame (EkycSession passes the node's, POST .../selfie/probe). Its
+   * answer adds no_face / multiple_faces / face_off_centre /
+   * face_too_small / face_too_large to the feedback. A rejection turns
+   * the probe off for this capture (the heuristics alone judge).
+   */
+  faceProbe?: (frame: Blob) => Promise<FaceBox[]>;
+  /** Milliseconds between face probes (default 1000). */
+  probeIntervalMs?: number;
   /**
    * When false the capture button is enabled whatever the quality (the
    * feedback is still shown). Default true.
@@ -179,6 +192,43 @@ export async function capture(container: HTMLElement, kind: CaptureKind, o: Capt
     };
 
     const frameCanvas = document.createElement("canvas");
+    // Face probes: one in flight at a time, at most every probeIntervalMs.
+    let faces: FaceBox[] | undefined;
+    let probing = false;
+    let probeOff = kind !== "selfie" || !o.faceProbe;
+    let lastProbe = 0;
+    const probeCanvas = document.createElement("canvas");
+    const probe = () => {
+      if (probeOff || probing || Date.now() - lastProbe < (o.probeIntervalMs ?? 1000)) return;
+      const w = video.videoWidth;
+      const h = video.videoHeight;
+      if (!w || !h) return;
+      const scale = Math.min(1, 480 / Math.max(w, h));
+      probeCanvas.width = Math.max(64, Math.round(w * scale));
+      probeCanvas.height = Math.max(64, Math.round(h * scale));
+      probeCanvas.getContext("2d")?.drawImage(video, 0, 0, probeCanvas.width, probeCanvas.height);
+      probing = true;
+      lastProbe = Date.now();
+      probeCanvas.toBlob((b) => {
+        if (!b || done) {
+          probing = false;
+          return;
+        }
+        o.faceProbe!(b)
+          .then((f) => {
+            faces = f;
+            root.dataset.faces = String(f.filter((x) => x.score >= (o.thresholds?.minScore ?? 0.5)).length);
+          })
+          .catch(() => {
+            probeOff = true; // no detector on this node, or it failed: heuristics only
+            faces = undefined;
+            root.dataset.faceProbe = "off";
+          })
+          .finally(() => {
+            probing = false;
+          });
+      }, "image/jpeg", 0.7);
+    };
     const analyse = () => {
       if (video.readyState < 2 || !video.videoWidth) return;
       const w = video.videoWidth;
@@ -196,6 +246,17 @@ export async function capture(container: HTMLElement, kind: CaptureKind, o: Capt
       ctx.drawImage(video, 0, 0, frameCanvas.width, frameCanvas.height);
       const img = ctx.getImageData(0, 0, frameCanvas.width, frameCanvas.height);
       const q = kind === "document" ? assessDocument(img, o.thresholds) : assessSelfie(img, o.thresholds);
+      if (q.kind === "selfie") {
+        probe();
+        if (faces !== undefined) {
+          const fi = assessFaces(faces, rect, o.thresholds);
+          // A detected, well-placed face answers what the low-contrast
+          // heuristic only guesses ("is there something in the oval").
+          q.issues = [...q.issues.filter((i) => i !== "low_contrast" || fi.length > 0), ...fi.filter((i) => !q.issues.includes(i))];
+          q.faces = faces.filter((x) => x.score >= (o.thresholds?.minScore ?? 0.5)).length;
+          q.ok = q.issues.length === 0;
+        }
+      }
       drawOverlay(overlay, kind, rect, q.ok);
       feedback.textContent = q.ok ? labels.ready : q.issues.map((i) => ISSUE_HINTS[i]).join(" · ");
       root.dataset.quality = q.ok ? "ok" : q.issues.join(",");

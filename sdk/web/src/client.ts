@@ -1,8 +1,9 @@
 /**
  * The HTTP client of the gateway's session routes that accept a session
- * token (docs/api.md): read the status, upload the images, submit.
- * Shapes follow gateway/openapi.json.
+ * token (docs/api.md): read the status, upload the images, probe selfie
+ * frames, submit. Shapes follow gateway/openapi.json.
  */
+import type { FaceBox } from "./quality.js";
 
 /** Image metadata as the gateway returns it. */
 export interface ImageInfo {
@@ -172,6 +173,17 @@ export class Client {
     const r = await this.#call<{ id: string; image: ImageInfo }>(
       "PUT", this.#url("/selfie"), image, { "Content-Type": imageType(image) }, signal);
     return r.image;
+  }
+
+  /**
+   * probeSelfie asks the node's face detector where the faces are in one
+   * camera frame (POST .../selfie/probe; JPEG or PNG, 64–1280 px a side).
+   * Nothing is stored. A node without face models answers 503
+   * not_available.
+   */
+  async probeSelfie(frame: Blob, signal?: AbortSignal): Promise<FaceBox[]> {
+    const r = await this.#call<{ faces: FaceBox[] }>("POST", this.#url("/selfie/probe"), frame, { "Content-Type": imageType(frame) }, signal);
+    return Array.isArray(r?.faces) ? r.faces : [];
   }
 
   /**

@@ -103,7 +103,12 @@ export type QualityIssue =
   | "edges_not_found"
   | "too_dark"
   | "too_bright"
-  | "low_contrast";
+  | "low_contrast"
+  | "no_face"
+  | "multiple_faces"
+  | "face_off_centre"
+  | "face_too_small"
+  | "face_too_large";
 
 export interface DocumentQuality {
   kind: "document";
@@ -121,6 +126,12 @@ export interface SelfieQuality {
   brightness: number;
   contrast: number;
   glare: number;
+  /**
+   * Faces the node's detector found in the latest probed frame
+   * (POST .../selfie/probe); undefined when no probe answered (yet, or the
+   * node has no face detection): then only the heuristics judge.
+   */
+  faces?: number;
   ok: boolean;
   issues: QualityIssue[];
 }
@@ -333,4 +344,58 @@ export const ISSUE_HINTS: Readonly<Record<QualityIssue, string>> = {
   too_dark: "More light, please",
   too_bright: "Too bright — avoid direct light",
   low_contrast: "Place your face inside the oval",
+  no_face: "Place your face inside the oval",
+  multiple_faces: "Only one face, please",
+  face_off_centre: "Centre your face in the oval",
+  face_too_small: "Come a little closer",
+  face_too_large: "Move back a little",
 };
+
+/** A face box from the node's detector, in fractions of the frame. */
+export interface FaceBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  score: number;
+}
+
+/** How a detected face must sit in the oval. */
+export interface FaceThresholds {
+  /** The face's centre must lie within the oval scaled by this (default 0.6). */
+  centreTolerance: number;
+  /** Face box width as a fraction of the oval's width: at least (default 0.35) ... */
+  minFaceWidth: number;
+  /** ... and at most (default 1.3). */
+  maxFaceWidth: number;
+  /** Detections below this score are ignored (default 0.5). */
+  minScore: number;
+}
+
+export const DEFAULT_FACE_THRESHOLDS: Readonly<FaceThresholds> = { centreTolerance: 0.6, minFaceWidth: 0.35, maxFaceWidth: 1.3, minScore: 0.5 };
+
+/**
+ * assessFaces judges the node detector's answer for one frame against the
+ * oval: exactly one face, its centre inside the oval (scaled by
+ * centreTolerance), its width a sensible fraction of the oval's. Returns
+ * the issues (empty: the face is well placed).
+ */
+export function assessFaces(faces: readonly FaceBox[], oval: Rect = FACE_OVAL, thresholds: Partial<FaceThresholds> = {}): QualityIssue[] {
+  const t = { ...DEFAULT_FACE_THRESHOLDS, ...thresholds };
+  const seen = faces.filter((f) => f.score >= t.minScore);
+  if (seen.length === 0) return ["no_face"];
+  if (seen.length > 1) return ["multiple_faces"];
+  const f = seen[0]!;
+  const issues: QualityIssue[] = [];
+  const cx = f.x + f.w / 2;
+  const cy = f.y + f.h / 2;
+  const ox = oval.x + oval.w / 2;
+  const oy = oval.y + oval.h / 2;
+  const rx = (oval.w / 2) * t.centreTolerance;
+  const ry = (oval.h / 2) * t.centreTolerance;
+  if (((cx - ox) / rx) ** 2 + ((cy - oy) / ry) ** 2 > 1) issues.push("face_off_centre");
+  const rel = f.w / oval.w;
+  if (rel < t.minFaceWidth) issues.push("face_too_small");
+  if (rel > t.maxFaceWidth) issues.push("face_too_large");
+  return issues;
+}

@@ -64,7 +64,10 @@ export class EkycSession extends Emitter {
 
   /** captureSelfie guides the selfie in container; resolves with the image. */
   captureSelfie(container: HTMLElement, o: CaptureOptions = {}): Promise<Captured> {
-    return this.#capture("selfie", container, { facingMode: "user", ...o });
+    // The node's face detector backs the live feedback (faceProbe: a
+    // host may pass its own, or undefined to keep the heuristics only).
+    const probe = "faceProbe" in o ? o.faceProbe : (f: Blob) => this.client.probeSelfie(f);
+    return this.#capture("selfie", container, { facingMode: "user", ...o, faceProbe: probe });
   }
 
   /** uploadDocument stores the document image and emits `uploaded`. */

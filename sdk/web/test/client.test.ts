@@ -100,3 +100,21 @@ test("polling stops when aborted", async () => {
   ac.abort(new Error("left the page"));
   await assert.rejects(p, /left the page/);
 });
+
+test("probeSelfie posts the frame with the token and returns the faces", async () => {
+  const faces = [{ x: 0.4, y: 0.3, w: 0.2, h: 0.25, score: 0.96 }];
+  const { c, calls } = client([
+    { status: 200, body: { faces } },
+    { status: 200, body: { faces: [] } },
+    { status: 503, body: { error: { code: "not_available", message: "face detection is not available on this node" } } },
+  ]);
+  const frame = new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: "image/jpeg" });
+  assert.deepEqual(await c.probeSelfie(frame), faces);
+  assert.deepEqual(await c.probeSelfie(frame), []);
+  await assert.rejects(c.probeSelfie(frame), (e: unknown) => e instanceof ApiError && e.status === 503 && e.code === "not_available");
+  assert.equal(calls[0]!.method, "POST");
+  assert.equal(calls[0]!.url, `https://kyc.example/v1/sessions/${fx.SESSION_ID}/selfie/probe`);
+  assert.equal(calls[0]!.headers.Authorization, `Bearer ${fx.TOKEN}`);
+  assert.equal(calls[0]!.headers["Content-Type"], "image/jpeg");
+  assert.equal(calls[0]!.body, frame);
+});

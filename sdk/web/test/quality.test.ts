@@ -2,10 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   assessDocument,
+  assessFaces,
   assessSelfie,
   borderEdgeDensity,
   DOCUMENT_FRAME,
   FACE_OVAL,
+  ISSUE_HINTS,
   glareFraction,
   laplacianVariance,
   toGrey,
@@ -174,4 +176,21 @@ test("the selfie is judged inside the oval only", () => {
   s.rect(FACE_OVAL, 128);
   const q = assessSelfie(s.frame());
   assert.ok(q.issues.includes("low_contrast"), JSON.stringify(q));
+});
+
+test("assessFaces: one face, centred in the oval, of a sensible size", () => {
+  const oval = FACE_OVAL; // x 0.3..0.7, y 0.12..0.88
+  const centred = { x: 0.38, y: 0.3, w: 0.24, h: 0.32, score: 0.97 };
+  assert.deepEqual(assessFaces([centred], oval), []);
+  assert.deepEqual(assessFaces([], oval), ["no_face"]);
+  assert.deepEqual(assessFaces([{ ...centred, score: 0.2 }], oval), ["no_face"], "low scores do not count");
+  assert.deepEqual(assessFaces([centred, { ...centred, x: 0.05 }], oval), ["multiple_faces"]);
+  assert.deepEqual(assessFaces([{ ...centred, x: 0.02 }], oval), ["face_off_centre"]);
+  assert.deepEqual(assessFaces([{ ...centred, y: 0.7 }], oval), ["face_off_centre"]);
+  assert.deepEqual(assessFaces([{ x: 0.46, y: 0.44, w: 0.08, h: 0.1, score: 0.9 }], oval), ["face_too_small"]);
+  assert.deepEqual(assessFaces([{ x: 0.15, y: 0.1, w: 0.7, h: 0.8, score: 0.9 }], oval), ["face_too_large"]);
+  assert.deepEqual(assessFaces([{ x: 0.46, y: 0.44, w: 0.08, h: 0.1, score: 0.9 }], oval, { minFaceWidth: 0.1 }), [], "thresholds are tunable");
+  for (const i of ["no_face", "multiple_faces", "face_off_centre", "face_too_small", "face_too_large"] as const) {
+    assert.ok(ISSUE_HINTS[i].length > 0, i);
+  }
 });
