@@ -25,7 +25,7 @@ func runCLIStdin(t *testing.T, stdin string, args ...string) (code int, stdout, 
 	return code, out.String(), errb.String()
 }
 
-func TestReviewerCreateCLI(t *testing.T) {
+func TestReviewerCLI(t *testing.T) {
 	dir := adminEnv(t)
 	ctx := context.Background()
 	const pass = "a long passphrase 42"
@@ -50,8 +50,36 @@ func TestReviewerCreateCLI(t *testing.T) {
 	code, _, _ = runCLIStdin(t, "", "reviewer")
 	require.Equal(t, 2, code)
 
-	// The reviewer logs in with that password, with the role given; the
-	// password is not on disk; the creation is audited.
+	// list, set-role, disable/enable and password, each audited.
+	code, out, errs = runCLIStdin(t, "", "reviewer", "list", "-tenant", "demo")
+	require.Equal(t, 0, code, errs)
+	ls := jsonLines[map[string]any](t, out)
+	require.Len(t, ls, 1)
+	require.Equal(t, "alice", ls[0]["username"])
+	require.Equal(t, "senior_reviewer", ls[0]["role"])
+	require.Equal(t, false, ls[0]["disabled"])
+	require.NotContains(t, out, "argon2", "no password material listed")
+	code, _, errs = runCLIStdin(t, "", "reviewer", "set-role", "-tenant", "demo", "-username", "alice", "-role", "admin")
+	require.Equal(t, 0, code, errs)
+	code, _, errs = runCLIStdin(t, "", "reviewer", "set-role", "-tenant", "demo", "-username", "nobody", "-role", "admin")
+	require.Equal(t, 2, code)
+	require.Contains(t, errs, "no reviewer")
+	code, _, errs = runCLIStdin(t, "", "reviewer", "disable", "-tenant", "demo", "-username", "alice")
+	require.Equal(t, 0, code, errs)
+	require.Error(t, authenticates(t, "alice", pass), "a disabled reviewer cannot log in")
+	code, _, errs = runCLIStdin(t, "", "reviewer", "enable", "-tenant", "demo", "-username", "alice")
+	require.Equal(t, 0, code, errs)
+	require.NoError(t, authenticates(t, "alice", pass))
+	const pass2 = "another long passphrase"
+	code, _, errs = runCLIStdin(t, pass2+"\n", "reviewer", "password", "-tenant", "demo", "-username", "alice")
+	require.Equal(t, 0, code, errs)
+	require.Error(t, authenticates(t, "alice", pass), "the old password no longer works")
+	require.NoError(t, authenticates(t, "alice", pass2))
+	code, _, _ = runCLIStdin(t, "", "reviewer", "fire", "-tenant", "demo")
+	require.Equal(t, 2, code)
+
+	// The reviewer logs in with its password, with the role given; the
+	// password is not on disk; every change is audited.
 	cfg, err := config.Load("", os.Environ())
 	require.NoError(t, err)
 	master, err := keys.FileMaster(cfg.MasterKeyFile)
@@ -60,11 +88,9 @@ func TestReviewerCreateCLI(t *testing.T) {
 	require.NoError(t, err)
 	st, err := review.Open(ctx, node.ReviewDir(cfg), ring)
 	require.NoError(t, err)
-	r, err := st.Authenticate(ctx, "demo", "alice", pass)
+	r, err := st.Authenticate(ctx, "demo", "alice", pass2)
 	require.NoError(t, err)
-	require.Equal(t, rv.RoleSenior, r.Role)
-	_, err = st.Authenticate(ctx, "demo", "alice", "a long passphrase 43")
-	require.Error(t, err)
+	require.Equal(t, rv.RoleAdmin, r.Role)
 	require.NoError(t, st.Close())
 	require.NoError(t, ring.Close())
 	require.NoError(t, filepath.WalkDir(filepath.Join(dir, "review"), func(p string, d os.DirEntry, err error) error {
@@ -73,7 +99,7 @@ func TestReviewerCreateCLI(t *testing.T) {
 		}
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
-		require.False(t, bytes.Contains(b, []byte(pass)), "password in %s", p)
+		require.False(t, bytes.Contains(b, []byte(pass)) || bytes.Contains(b, []byte(pass2)), "password in %s", p)
 		return nil
 	}))
 	lg, err := audit.Open(ctx, filepath.Join(dir, "audit"))
@@ -81,13 +107,33 @@ func TestReviewerCreateCLI(t *testing.T) {
 	defer lg.Close()
 	es, err := lg.List(ctx, "demo", 0)
 	require.NoError(t, err)
-	var created []audit.Entry
-	for _, e := range es {
-		if e.Action == "review.reviewer_created" {
-			created = append(created, e)
+	var actions []string
+	for i := len(es) - 1; i >= 0; i-- {
+		if strings.HasPrefix(es[i].Action, "review.reviewer_") {
+			require.Equal(t, r.ID, es[i].Subject)
+			actions = append(actions, es[i].Action)
 		}
 	}
-	require.Len(t, created, 1)
-	require.Equal(t, "op-1", created[0].Actor)
-	require.Equal(t, r.ID, created[0].Subject)
+	require.Equal(t, []string{"review.reviewer_created", "review.reviewer_role_set", "review.reviewer_disabled",
+		"review.reviewer_enabled", "review.reviewer_password_set"}, actions)
+	require.Equal(t, "op-1", es[len(es)-1].Actor, "the creation names the -actor")
+}
+
+// authenticates opens the review store (node stopped, as the CLI does) and
+// tries a login.
+func authenticates(t *testing.T, username, password string) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load("", os.Environ())
+	require.NoError(t, err)
+	master, err := keys.FileMaster(cfg.MasterKeyFile)
+	require.NoError(t, err)
+	ring, err := keys.Open(ctx, node.KeyringDir(cfg), master)
+	require.NoError(t, err)
+	defer ring.Close()
+	st, err := review.Open(ctx, node.ReviewDir(cfg), ring)
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.Authenticate(ctx, "demo", username, password)
+	return err
 }
