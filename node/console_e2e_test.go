@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +88,35 @@ func scrape(t *testing.T, n *node.Node) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// requireDashboardMetrics checks that every ekyc_* metric a Grafana
+// dashboard's PromQL names appears in a /metrics scrape.
+func requireDashboardMetrics(t *testing.T, path, metrics string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	require.NotEmpty(t, dash.Panels)
+	name := regexp.MustCompile(`\bekyc_[a-z_]+\b`)
+	for _, p := range dash.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, tg := range p.Targets {
+			names := name.FindAllString(tg.Expr, -1)
+			require.NotEmpty(t, names, "%s: no ekyc metric in %q", p.Title, tg.Expr)
+			for _, m := range names {
+				require.Regexp(t, `(?m)^`+m+`(\{| )`, metrics, "%s: %s is not exported", p.Title, m)
+			}
+		}
+	}
 }
 
 // openTenants opens the node's tenants store as the CLI does (node
@@ -188,6 +219,8 @@ func TestConsoleReviewEndToEnd(t *testing.T) {
 		return strings.Contains(scrape(t, n), `ekyc_review_cases_waiting{priority="document",state="open",tenant="demo"} 1`)
 	}, time.Minute, 50*time.Millisecond)
 	require.Contains(t, scrape(t, n), `ekyc_review_cases_overdue{priority="document",tenant="demo"} 0`)
+	// Every metric the review dashboard queries is one the node exports.
+	requireDashboardMetrics(t, filepath.Join("..", "deploy", "grafana", "ekyc-review-queue.json"), scrape(t, n))
 
 	code, got, hdr := alice.do("GET", "/console/api/cases/"+caseID, nil, false)
 	require.Equal(t, http.StatusOK, code, "%v", got)

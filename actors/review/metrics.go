@@ -33,6 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		lastSweep: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ekyc_review_last_sweep_timestamp_seconds",
 			Help: "Unix time of the last complete review-queue sweep."}),
 	}
+	m.errors.WithLabelValues("") // the tenant-list failures' series, at 0
 	if reg == nil {
 		return m, nil
 	}

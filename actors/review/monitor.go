@@ -268,6 +268,10 @@ func (a *monitorActor) finish(r Report) {
 	seen := map[string]bool{}
 	for _, tr := range r.Tenants {
 		seen[tr.Tenant] = true
+		// Counters exist at 0 from the first sweep: rate() and alerts see
+		// the series before the first event.
+		a.m.republished.WithLabelValues(tr.Tenant)
+		a.m.errors.WithLabelValues(tr.Tenant)
 		if tr.Republished > 0 {
 			a.m.republished.WithLabelValues(tr.Tenant).Add(float64(tr.Republished))
 			a.log.Info("review decisions republished", "tenant", tr.Tenant, "count", tr.Republished)
