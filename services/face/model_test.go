@@ -37,7 +37,7 @@ func modelRunner(t *testing.T) Runner {
 	return BackendRunner(b)
 }
 
-func readFace(t *testing.T, name string) []byte {
+func readFace(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "faces", name))
 	require.NoError(t, err)

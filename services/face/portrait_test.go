@@ -1,13 +1,20 @@
 package face
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"image/color"
 	"image/draw"
+	"image/jpeg"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/openekyc/ekyc/inference/ort"
 )
 
 func TestPortraitCropsTheFaceOnAPage(t *testing.T) {
@@ -44,4 +51,39 @@ func TestPortraitCropsTheFaceOnAPage(t *testing.T) {
 	draw.Draw(blank, blank.Rect, image.NewUniform(color.RGBA{200, 200, 200, 255}), image.Point{}, draw.Src)
 	_, _, err = Portrait(ctx, r, blank)
 	require.ErrorIs(t, err, ErrNoFace)
+}
+
+// BenchmarkDetectSelfieFrame is one live-feedback probe of the web SDK
+// (POST .../selfie/probe): face detection on a 480×360 camera frame,
+// decode included, on the embedded ONNX Runtime (one intra-op thread).
+func BenchmarkDetectSelfieFrame(b *testing.B) {
+	dir := ort.DefaultDir()
+	if _, err := os.Stat(filepath.Join(dir, ModelDetect)); err != nil {
+		b.Skipf("face models not found in %s: run make models", dir)
+	}
+	be, err := ort.Open(dir)
+	if err != nil {
+		b.Skip(err)
+	}
+	defer be.Close()
+	r := BackendRunner(be)
+	src, err := Decode(readFace(b, "obama.jpg"), Limits{})
+	require.NoError(b, err)
+	frame := image.NewRGBA(image.Rect(0, 0, 480, 360))
+	xdraw.ApproxBiLinear.Scale(frame, image.Rect(120, 0, 408, 360), src, src.Rect, xdraw.Src, nil)
+	var buf bytes.Buffer
+	require.NoError(b, jpeg.Encode(&buf, frame, &jpeg.Options{Quality: 70}))
+	data := buf.Bytes()
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		img, err := Decode(data, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds, err := Detect(ctx, r, img)
+		if err != nil || len(ds) != 1 {
+			b.Fatal(len(ds), err)
+		}
+	}
 }
