@@ -102,4 +102,16 @@ type Deps struct {
 	Evidence  Evidence
 	Publisher Publisher
 	Auditor   Auditor
+	// MRZ, optional, reads the MRZ of a session whose request carried
+	// only a document image, for the evidence view.
+	MRZ MRZReader
+}
+
+// MRZReader reads the machine-readable zone from a session's document
+// image (the node: OCR through its inference pools). The lines are
+// computed for the reviewer's request and never stored: the session state
+// keeps only the document check's signals. ErrNotFound (or any error)
+// leaves the evidence without an MRZ.
+type MRZReader interface {
+	ReadMRZ(ctx context.Context, tenant, session string) ([]string, error)
 }

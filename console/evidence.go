@@ -133,6 +133,9 @@ type documentOut struct {
 	IssuingCountry string   `json:"issuing_country,omitempty"`
 	MRZLines       []string `json:"mrz_lines,omitempty"`
 	MRZ            *mrzOut  `json:"mrz,omitempty"`
+	// MRZSource: "request" (the lines the client sent) or "image" (read
+	// from the document image for this view).
+	MRZSource string `json:"mrz_source,omitempty"`
 }
 
 // faceOut picks the face check's main numbers out of its signals.
@@ -242,12 +245,20 @@ func (c *Console) evidence(ctx context.Context, k review.Case) (*evidenceOut, er
 		if d.GetType() != ekycv1.DocumentType_DOCUMENT_TYPE_UNSPECIFIED {
 			do.Type = lowerEnum(d.GetType().String(), "DOCUMENT_TYPE_")
 		}
-		if len(d.GetMrzLines()) > 0 {
-			ref := tsTime(reviewDec.GetDecidedAt())
-			if ref.IsZero() {
-				ref = c.cfg.now()
+		ref := tsTime(reviewDec.GetDecidedAt())
+		if ref.IsZero() {
+			ref = c.cfg.now()
+		}
+		switch {
+		case len(d.GetMrzLines()) > 0:
+			do.MRZ, do.MRZSource = mrzView(d.GetMrzLines(), ref), "request"
+		case len(d.GetImages()) > 0 && c.deps.MRZ != nil && st.GetErasedAt() == nil:
+			lines, err := c.deps.MRZ.ReadMRZ(ctx, k.Tenant, k.SessionID)
+			if err != nil {
+				c.cfg.log.Debug("console: MRZ not read from the document image", "tenant", k.Tenant, "case", k.ID, "err", err)
+				break
 			}
-			do.MRZ = mrzView(d.GetMrzLines(), ref)
+			do.MRZLines, do.MRZ, do.MRZSource = lines, mrzView(lines, ref), "image"
 		}
 		out.Document = do
 	}

@@ -1,8 +1,12 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -48,9 +52,10 @@ type evidenceView struct {
 			DateOfBirth string `json:"date_of_birth"`
 		} `json:"applicant"`
 		Document struct {
-			Type     string   `json:"type"`
-			MRZLines []string `json:"mrz_lines"`
-			MRZ      mrzOut   `json:"mrz"`
+			Type      string   `json:"type"`
+			MRZLines  []string `json:"mrz_lines"`
+			MRZSource string   `json:"mrz_source"`
+			MRZ       mrzOut   `json:"mrz"`
 		} `json:"document"`
 		Checks        []checkOut   `json:"checks"`
 		Face          faceOut      `json:"face"`
@@ -82,6 +87,7 @@ func TestCaseEvidence(t *testing.T) {
 	require.Equal(t, "1974-08-12", ev.Applicant.DateOfBirth)
 	require.Equal(t, "passport", ev.Document.Type)
 	require.Equal(t, specimenMRZ, ev.Document.MRZLines)
+	require.Equal(t, "request", ev.Document.MRZSource)
 	require.True(t, ev.Document.MRZ.Readable)
 	require.True(t, ev.Document.MRZ.Valid)
 	require.Equal(t, "L898902C3", ev.Document.MRZ.DocumentNumber)
@@ -220,4 +226,63 @@ func TestAssets(t *testing.T) {
 	for _, p := range []string{"/console/assets/missing.js", "/console/assets/sub", "/console/index.html"} {
 		require.Equal(t, http.StatusNotFound, e.request("GET", p, nil, nil, nil).Code, p)
 	}
+}
+
+type fakeMRZ struct {
+	mu    sync.Mutex
+	lines []string
+	err   error
+	calls []string
+}
+
+func (f *fakeMRZ) ReadMRZ(_ context.Context, tenant, session string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, tenant+"/"+session)
+	return f.lines, f.err
+}
+
+// TestEvidenceMRZReadFromImage: a session whose request carried only the
+// document image shows the MRZ read from it (for this view: the reader is
+// asked on each read, nothing is kept), marked as read from the image; a
+// reader failure leaves the evidence without an MRZ, not the page broken.
+func TestEvidenceMRZReadFromImage(t *testing.T) {
+	e := newEnv(t)
+	reader := &fakeMRZ{lines: specimenMRZ}
+	c, err := New(Deps{Reviews: e.store, Evidence: e.evidence, Publisher: e.pub, Auditor: e.audit, MRZ: reader},
+		WithClock(e.clock.now), WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	e.console = c
+	e.reviewer("acme", "alice", review.RoleReviewer)
+	k := e.openCase("acme", "s1", []string{"DOC_HOLDER_UNDERAGE"})
+	e.evidence.mu.Lock()
+	e.evidence.sessions["acme/s1"].Request.Document.MrzLines = nil // image only, as from the web SDK
+	e.evidence.mu.Unlock()
+	a := e.login("acme", "alice")
+
+	var v evidenceView
+	r := a.get(casePath(k.ID))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	require.NoError(t, json.Unmarshal(r.Body.Bytes(), &v))
+	require.Equal(t, specimenMRZ, v.Evidence.Document.MRZLines)
+	require.Equal(t, "image", v.Evidence.Document.MRZSource)
+	require.Equal(t, "ERIKSSON", v.Evidence.Document.MRZ.Surname)
+	require.Equal(t, []string{"acme/s1"}, reader.calls)
+
+	reader.mu.Lock()
+	reader.err = errors.New("no MRZ found on the document image")
+	reader.mu.Unlock()
+	v = evidenceView{}
+	r = a.get(casePath(k.ID))
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	require.NoError(t, json.Unmarshal(r.Body.Bytes(), &v))
+	require.Empty(t, v.Evidence.Document.MRZLines)
+	require.Empty(t, v.Evidence.Document.MRZSource)
+	require.True(t, v.Evidence.Available)
+
+	// A request with MRZ text is never re-read.
+	k2 := e.openCase("acme", "s2", []string{"DOC_EXPIRED"})
+	r = a.get(casePath(k2.ID))
+	require.Equal(t, http.StatusOK, r.Code)
+	require.Len(t, reader.calls, 2)
 }

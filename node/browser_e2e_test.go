@@ -21,6 +21,7 @@ import (
 
 	"github.com/openekyc/ekyc/config"
 	"github.com/openekyc/ekyc/inference/ort"
+	"github.com/openekyc/ekyc/internal/docgen"
 	"github.com/openekyc/ekyc/internal/fakecam"
 	"github.com/openekyc/ekyc/node"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
@@ -46,6 +47,8 @@ type browserFlowResult struct {
 		Face          string   `json:"face"`
 		Checks        []string `json:"checks"`
 		Reasons       string   `json:"reasons"`
+		MRZFields     string   `json:"mrz_fields"`
+		MRZChecks     string   `json:"mrz_checks"`
 	} `json:"evidence"`
 }
 
@@ -88,6 +91,58 @@ func browserReady(t *testing.T) string {
 // Screenshots of both pages are written to e2e/browser/artifacts
 // (EKYC_TEST_ARTIFACTS overrides).
 func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
+	e := newBrowserEnv(t, "face")
+
+	// The earlier applicant, through the API.
+	code, got := e.api.do("POST", "/v1/sessions", "application/json", []byte(`{"checks":["face"]}`))
+	require.Equal(t, http.StatusCreated, code, "%v", got)
+	first := got["id"].(string)
+	code, got = e.api.do("PUT", "/v1/sessions/"+first+"/document?side=front", "image/jpeg", readTestdata(t, "faces", "obama2.jpg"))
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	code, got = e.api.do("PUT", "/v1/sessions/"+first+"/selfie", "image/jpeg", readTestdata(t, "faces", "obama2.jpg"))
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	code, got = e.api.do("POST", "/v1/sessions/"+first+"/submit", "", nil)
+	require.Equal(t, http.StatusAccepted, code, "%v", got)
+	out := collect(e.ctx, t, e.n.Brokers(), e.cfg, func(o *outputs) bool { return len(o.decisions[first]) > 0 })
+	require.Equal(t, ekycv1.Outcome_OUTCOME_APPROVE, out.decisions[first][0].GetOutcome(), "%v", out.decisions[first][0].GetReasonCodes())
+
+	// The fake camera: another photo of the same person.
+	img, _, err := image.Decode(bytes.NewReader(readTestdata(t, "faces", "obama.jpg")))
+	require.NoError(t, err)
+	res := e.runFlow(img, "FACE_DUPLICATE_IDENTITY", "")
+
+	// The applicant's page showed the REVIEW outcome of a new session.
+	require.NotEqual(t, first, res.SessionID)
+	require.Contains(t, res.DemoReasons, "FACE_DUPLICATE_IDENTITY")
+	// The reviewer saw the evidence.
+	require.ElementsMatch(t, []any{"document_front", "portrait", "selfie"}, res.Evidence.Images,
+		"document and selfie decrypted for the reviewer, and the portrait cropped from the document image")
+	require.Contains(t, res.Evidence.DedupSessions, first, "the duplicate match names the earlier session")
+	require.Positive(t, res.Evidence.DedupImages, "and shows its images")
+	require.Contains(t, res.Evidence.Face, "face match")
+	require.Contains(t, res.Evidence.Checks, "check-face")
+	require.Contains(t, res.Evidence.Reasons, "FACE_DUPLICATE_IDENTITY")
+	e.requireReviewedReject(res, "FACE_DUPLICATE_IDENTITY")
+}
+
+// browserEnv is a node with the demo on (demo.checks), a tenant "demo"
+// with a webhook receiver, an API key and a reviewer, ready for
+// e2e/browser/flow.mjs.
+type browserEnv struct {
+	t        *testing.T
+	ctx      context.Context
+	cfg      config.Config
+	n        *node.Node
+	base     string
+	api      apiClient
+	rcv      *eventReceiver
+	chromium string
+}
+
+const browserReviewerPassword = "correct horse battery"
+
+func newBrowserEnv(t *testing.T, checks ...string) *browserEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
@@ -96,14 +151,14 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 	}
 	chromium := browserReady(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 
 	cfg := testConfig(t)
 	cfg.Checks.Timeout = config.Duration(60 * time.Second)
 	cfg.Cluster.RequestTimeout = config.Duration(4 * time.Minute)
 	cfg.Demo.Enabled = true
 	cfg.Demo.Tenant = "demo"
-	cfg.Demo.Checks = []string{"face"}
+	cfg.Demo.Checks = checks
 	// The page is opened as http://localhost:PORT (a secure context, so the
 	// camera is offered): the listener must answer on that name.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -114,7 +169,7 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 
 	rcv := &eventReceiver{}
 	hooks := httptest.NewServer(rcv)
-	defer hooks.Close()
+	t.Cleanup(hooks.Close)
 
 	// The tenant, its webhook secret, an API key and a reviewer, as the
 	// CLI creates them while the node is stopped.
@@ -126,31 +181,24 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 	apiKey, _, err := ts.CreateKey(ctx, "demo", "backend", tenants.ScopeWrite)
 	require.NoError(t, err)
 	require.NoError(t, ts.Close())
-	const pass = "correct horse battery"
-	addReviewers(ctx, t, cfg, pass, reviewerSpec{"demo", "alice", rv.RoleReviewer})
+	addReviewers(ctx, t, cfg, browserReviewerPassword, reviewerSpec{"demo", "alice", rv.RoleReviewer})
 
 	n, err := node.Start(ctx, cfg, node.WithLogger(quietLogger()))
 	require.NoError(t, err)
-	defer n.Close(true)
+	t.Cleanup(func() { n.Close(true) })
 	base := "http://localhost:" + strconv.Itoa(port)
+	return &browserEnv{t: t, ctx: ctx, cfg: cfg, n: n, base: base, api: apiClient{t: t, base: base, key: apiKey}, rcv: rcv, chromium: chromium}
+}
 
-	// The earlier applicant, through the API.
-	api := apiClient{t: t, base: base, key: apiKey}
-	code, got := api.do("POST", "/v1/sessions", "application/json", []byte(`{"checks":["face"]}`))
-	require.Equal(t, http.StatusCreated, code, "%v", got)
-	first := got["id"].(string)
-	code, got = api.do("PUT", "/v1/sessions/"+first+"/document?side=front", "image/jpeg", readTestdata(t, "faces", "obama2.jpg"))
-	require.Equal(t, http.StatusOK, code, "%v", got)
-	code, got = api.do("PUT", "/v1/sessions/"+first+"/selfie", "image/jpeg", readTestdata(t, "faces", "obama2.jpg"))
-	require.Equal(t, http.StatusOK, code, "%v", got)
-	code, got = api.do("POST", "/v1/sessions/"+first+"/submit", "", nil)
-	require.Equal(t, http.StatusAccepted, code, "%v", got)
-	out := collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions[first]) > 0 })
-	require.Equal(t, ekycv1.Outcome_OUTCOME_APPROVE, out.decisions[first][0].GetOutcome(), "%v", out.decisions[first][0].GetReasonCodes())
-
-	// The fake camera: another photo of the same person.
-	img, _, err := image.Decode(bytes.NewReader(readTestdata(t, "faces", "obama.jpg")))
-	require.NoError(t, err)
+// runFlow plays img on the fake camera and runs e2e/browser/flow.mjs: the
+// demo flow, then the reviewer rejecting the case with reason. Screenshots
+// go to e2e/browser/artifacts[/sub] (EKYC_TEST_ARTIFACTS overrides the
+// root). It checks what every scenario shows: a new session in REVIEW on
+// the page, one face seen by the selfie feedback, no page error, the case
+// of that decision decided REJECT, and the screenshots.
+func (e *browserEnv) runFlow(img image.Image, reason, sub string) browserFlowResult {
+	t := e.t
+	t.Helper()
 	video := filepath.Join(t.TempDir(), "camera.y4m")
 	f, err := os.Create(video)
 	require.NoError(t, err)
@@ -162,10 +210,11 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 		artifacts, err = filepath.Abs(filepath.Join("..", "e2e", "browser", "artifacts"))
 		require.NoError(t, err)
 	}
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("..", "e2e", "browser", "flow.mjs"))
+	artifacts = filepath.Join(artifacts, sub)
+	cmd := exec.CommandContext(e.ctx, "node", filepath.Join("..", "e2e", "browser", "flow.mjs"))
 	cmd.Env = append(os.Environ(),
-		"EKYC_E2E_BASE="+base, "EKYC_E2E_CHROMIUM="+chromium, "EKYC_E2E_VIDEO="+video, "EKYC_E2E_ARTIFACTS="+artifacts,
-		"EKYC_E2E_TENANT=demo", "EKYC_E2E_USER=alice", "EKYC_E2E_PASSWORD="+pass, "EKYC_E2E_REASON=FACE_DUPLICATE_IDENTITY")
+		"EKYC_E2E_BASE="+e.base, "EKYC_E2E_CHROMIUM="+e.chromium, "EKYC_E2E_VIDEO="+video, "EKYC_E2E_ARTIFACTS="+artifacts,
+		"EKYC_E2E_TENANT=demo", "EKYC_E2E_USER=alice", "EKYC_E2E_PASSWORD="+browserReviewerPassword, "EKYC_E2E_REASON="+reason)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
@@ -175,54 +224,48 @@ func TestBrowserDemoToReviewEndToEnd(t *testing.T) {
 	require.NoError(t, json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res), "flow output: %s", stdout.String())
 
 	require.Empty(t, res.PageErrors, "no page logged or threw an error")
-	// The applicant's page showed the REVIEW outcome of a new session.
 	require.NotEmpty(t, res.SessionID)
-	require.NotEqual(t, first, res.SessionID)
 	require.Equal(t, "review", res.DemoStatus)
 	require.Equal(t, "review", res.DemoOutcome, "the gateway reports outcomes in lower case")
-	require.Contains(t, res.DemoReasons, "FACE_DUPLICATE_IDENTITY")
 	// The selfie step's live feedback came from the node's face detector.
 	require.Equal(t, "1", res.SelfieFaces, "one face in the fake camera's frames (feedback: %s)", res.SelfieHint)
-	// The reviewer saw the evidence.
-	require.ElementsMatch(t, []any{"document_front", "portrait", "selfie"}, res.Evidence.Images,
-		"document and selfie decrypted for the reviewer, and the portrait cropped from the document image")
-	require.Contains(t, res.Evidence.DedupSessions, first, "the duplicate match names the earlier session")
-	require.Positive(t, res.Evidence.DedupImages, "and shows its images")
-	require.Contains(t, res.Evidence.Face, "face match")
-	require.Contains(t, res.Evidence.Checks, "check-face")
-	require.Contains(t, res.Evidence.Reasons, "FACE_DUPLICATE_IDENTITY")
-	require.Equal(t, rv.CaseID("demo", decisionOf(ctx, t, n, cfg, res.SessionID).GetDecisionId()), res.CaseID)
+	require.Equal(t, rv.CaseID("demo", decisionOf(e.ctx, t, e.n, e.cfg, res.SessionID).GetDecisionId()), res.CaseID)
 	require.Contains(t, res.CaseDecision, "REJECT")
-
-	// The final decision follows through Kafka and the session actor ...
-	out = collect(ctx, t, n.Brokers(), cfg, func(o *outputs) bool { return len(o.decisions[res.SessionID]) > 1 })
-	ds := out.decisions[res.SessionID]
-	final := ds[len(ds)-1]
-	require.True(t, final.GetReviewed())
-	require.Equal(t, ekycv1.Outcome_OUTCOME_REJECT, final.GetOutcome())
-	require.Equal(t, ds[0].GetDecisionId(), final.GetSupersedesDecisionId())
-	require.Equal(t, []string{"FACE_DUPLICATE_IDENTITY"}, final.GetReasonCodes())
-	require.NotEmpty(t, final.GetReviewerId())
-	// ... and the webhooks, signed with the tenant's secret.
-	require.Eventually(t, func() bool {
-		_, _, a := rcv.find("verification.decided", res.SessionID)
-		_, _, b := rcv.find("review.decided", res.SessionID)
-		return a && b
-	}, 2*time.Minute, 50*time.Millisecond)
-	e, _, _ := rcv.find("verification.decided", res.SessionID)
-	require.Equal(t, "REVIEW", e.Data.Outcome)
-	e, raw, _ := rcv.find("review.decided", res.SessionID)
-	require.Equal(t, "REJECT", e.Data.Outcome)
-	require.NotContains(t, raw, "earlier applicant", "the reviewer's comment stays in the console")
-	rcv.mu.Lock()
-	require.Zero(t, rcv.badSig)
-	rcv.mu.Unlock()
-
 	for _, s := range []string{"demo-capture.png", "demo-selfie.png", "demo-result.png", "console-queue.png", "console-case.png", "console-decided.png"} {
 		st, err := os.Stat(filepath.Join(artifacts, s))
 		require.NoError(t, err, "screenshot %s", s)
 		require.Positive(t, st.Size())
 	}
+	return res
+}
+
+// requireReviewedReject: the reviewer's REJECT comes back through Kafka and
+// the session actor as the final decision, and both webhooks arrive,
+// signed, without the reviewer's comment.
+func (e *browserEnv) requireReviewedReject(res browserFlowResult, reason string) {
+	t := e.t
+	t.Helper()
+	out := collect(e.ctx, t, e.n.Brokers(), e.cfg, func(o *outputs) bool { return len(o.decisions[res.SessionID]) > 1 })
+	ds := out.decisions[res.SessionID]
+	final := ds[len(ds)-1]
+	require.True(t, final.GetReviewed())
+	require.Equal(t, ekycv1.Outcome_OUTCOME_REJECT, final.GetOutcome())
+	require.Equal(t, ds[0].GetDecisionId(), final.GetSupersedesDecisionId())
+	require.Equal(t, []string{reason}, final.GetReasonCodes())
+	require.NotEmpty(t, final.GetReviewerId())
+	require.Eventually(t, func() bool {
+		_, _, a := e.rcv.find("verification.decided", res.SessionID)
+		_, _, b := e.rcv.find("review.decided", res.SessionID)
+		return a && b
+	}, 2*time.Minute, 50*time.Millisecond)
+	ev, _, _ := e.rcv.find("verification.decided", res.SessionID)
+	require.Equal(t, "REVIEW", ev.Data.Outcome)
+	ev, raw, _ := e.rcv.find("review.decided", res.SessionID)
+	require.Equal(t, "REJECT", ev.Data.Outcome)
+	require.NotContains(t, raw, "e2e reviewer", "the reviewer's comment stays in the console")
+	e.rcv.mu.Lock()
+	require.Zero(t, e.rcv.badSig)
+	e.rcv.mu.Unlock()
 }
 
 // decisionOf returns the first decision published for session.
@@ -358,4 +401,36 @@ func TestDemoMountedByConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+// TestBrowserDocumentReviewEndToEnd is the document path of the same
+// flow: the fake camera shows a passport page (internal/docgen: a TD3 page
+// with an OCR-B MRZ and a photo) of a 15-year-old; the demo (checks
+// document and face) captures it as the document and, held up to the
+// camera, as the selfie; the node reads the MRZ from the browser's frame
+// (OCR), finds the holder under age (DOC_HOLDER_UNDERAGE → REVIEW); the
+// reviewer sees the MRZ fields and checks, the page and the portrait
+// cropped from it, and rejects.
+func TestBrowserDocumentReviewEndToEnd(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(ort.DefaultDir(), "ocr_rec")); err != nil {
+		t.Skipf("OCR models not in %s: run make models", ort.DefaultDir())
+	}
+	e := newBrowserEnv(t, "document", "face")
+	font, err := docgen.LoadFont(filepath.Join("..", "testdata", "fonts", "OCRB.ttf"))
+	require.NoError(t, err)
+	photo, _, err := image.Decode(bytes.NewReader(readTestdata(t, "faces", "obama.jpg")))
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	r := &docgen.Renderer{Font: font, Ref: now, Portrait: photo}
+	page, err := r.Render(docgen.TD3, docgen.Holder{DocCode: "P<", Issuer: "UTO", Number: "L01234567", Nationality: "UTO",
+		Surname: "ERIKSSON", Given: "ANNA", Sex: "F", Birth: now.AddDate(-15, 0, -10), Expiry: now.AddDate(5, 0, 0)})
+	require.NoError(t, err)
+
+	res := e.runFlow(page.Image, "DOC_HOLDER_UNDERAGE", "document")
+	require.Contains(t, res.DemoReasons, "DOC_HOLDER_UNDERAGE")
+	require.Contains(t, res.Evidence.Checks, "check-document")
+	require.Contains(t, res.Evidence.MRZFields, "ERIKSSON", "the MRZ read from the browser's frame, shown to the reviewer")
+	require.Contains(t, res.Evidence.MRZChecks, "valid")
+	require.Contains(t, res.Evidence.Images, "portrait", "the holder's photo cropped from the page")
+	e.requireReviewedReject(res, "DOC_HOLDER_UNDERAGE")
 }

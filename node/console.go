@@ -13,6 +13,7 @@ import (
 	"github.com/openekyc/ekyc/console"
 	"github.com/openekyc/ekyc/gateway"
 	ekycv1 "github.com/openekyc/ekyc/proto/ekyc/v1"
+	"github.com/openekyc/ekyc/services/document/ocr"
 	"github.com/openekyc/ekyc/services/face"
 	rv "github.com/openekyc/ekyc/services/review"
 	"github.com/openekyc/ekyc/store/audit"
@@ -35,12 +36,16 @@ func (n *Node) newConsole() (*console.Console, error) {
 	if a := consoleAssets(); a != nil {
 		opts = append(opts, console.WithAssets(a))
 	}
-	return console.New(console.Deps{
+	deps := console.Deps{
 		Reviews:   n.review.store,
 		Evidence:  consoleEvidence{n},
 		Publisher: reviewPublisher{n},
 		Auditor:   consoleAuditor{n},
-	}, opts...)
+	}
+	if n.pools[ocr.ModelRecognise] != nil { // OCR reads the MRZ of image-only sessions
+		deps.MRZ = consoleMRZ{n}
+	}
+	return console.New(deps, opts...)
 }
 
 // startReviewMonitor starts the review-queue monitor (actors/review):
@@ -162,4 +167,26 @@ func (e consoleEvidence) portrait(ctx context.Context, tenant, session string) (
 		return nil, "", err
 	}
 	return buf.Bytes(), "image/jpeg", nil
+}
+
+// consoleMRZ reads the MRZ of a session's document image for the
+// reviewer's view (the document check read it too, but keeps only its
+// signals: the lines are personal data and the check results are not
+// sealed). Computed per request through the OCR pools, never stored.
+type consoleMRZ struct{ n *Node }
+
+func (m consoleMRZ) ReadMRZ(ctx context.Context, tenant, session string) ([]string, error) {
+	b, _, err := consoleEvidence{m.n}.Image(ctx, tenant, session, gateway.ImageDocumentFront)
+	if err != nil {
+		return nil, err
+	}
+	img, err := face.Decode(b, face.Limits{})
+	if err != nil {
+		return nil, console.ErrNotFound
+	}
+	read, err := ocr.ReadMRZ(ctx, ocr.RunnerFunc(m.n.runner().Run), img, ocr.WithReference(m.n.now()))
+	if err != nil {
+		return nil, err
+	}
+	return read.Lines, nil
 }

@@ -154,13 +154,15 @@ try {
     face: document.querySelector('[data-testid="evidence-face"]')?.textContent ?? "",
     checks: [...document.querySelectorAll('[data-testid^="check-"]')].map((r) => r.dataset.testid),
     reasons: document.querySelector('[data-testid="case-detail"] [data-testid="case-reasons"]')?.textContent ?? "",
+    mrz_fields: document.querySelector('[data-testid="document-mrz-fields"]')?.textContent ?? "",
+    mrz_checks: document.querySelector('[data-testid="document-mrz-checks"]')?.textContent ?? "",
   }));
   await page.screenshot({ path: join(artifacts, "console-case.png"), fullPage: true });
 
   step("reject (r) with a reason");
   await page.keyboard.press("r");
   await page.getByTestId("decide-reasons").selectOption(env("EKYC_E2E_REASON"));
-  await page.getByTestId("decide-comment").fill("same face as an earlier applicant under another session");
+  await page.getByTestId("decide-comment").fill("checked against the evidence by the e2e reviewer");
   await page.getByTestId("decide-submit").click();
   await page.getByTestId("case-decision").waitFor({ timeout: 15_000 });
   out.case_decision = (await page.getByTestId("case-decision").textContent()).trim();

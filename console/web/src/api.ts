@@ -158,7 +158,7 @@ export interface Evidence {
     nationality?: string;
     address?: { lines?: string[]; city?: string; postal_code?: string; country?: string };
   };
-  document?: { type?: string; issuing_country?: string; mrz_lines?: string[]; mrz?: MRZ };
+  document?: { type?: string; issuing_country?: string; mrz_lines?: string[]; mrz?: MRZ; mrz_source?: "request" | "image" };
   checks: Check[];
   face?: { match_similarity?: number; match_ok?: boolean; liveness_score?: number; liveness_ok?: boolean };
   screening_hits: Hit[];

@@ -351,7 +351,7 @@ function evidenceCards(c: api.CaseDetail, ev: api.Evidence): HTMLElement[] {
       h("dt", {}, "nationality"), h("dd", {}, a?.nationality ?? "—"),
       h("dt", {}, "document"), h("dd", { testid: "document-type" }, [d?.type, d?.issuing_country].filter(Boolean).join(" · ") || "—"),
       h("dt", {}, "document number"), h("dd", { testid: "document-number" }, m?.document_number ?? "—"),
-      h("dt", {}, "MRZ"), h("dd", { class: "mrz", testid: "document-mrz" }, (d?.mrz_lines ?? []).join("\n") || "—"),
+      h("dt", {}, d?.mrz_source === "image" ? "MRZ (read from the image)" : "MRZ"), h("dd", { class: "mrz", testid: "document-mrz" }, (d?.mrz_lines ?? []).join("\n") || "—"),
       m ? h("dt", {}, "MRZ checks") : null,
       m ? h("dd", { testid: "document-mrz-checks" },
         h("span", { class: m.valid ? "pass" : "fail" }, m.valid ? "valid" : "invalid"),
