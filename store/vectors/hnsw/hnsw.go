@@ -413,6 +413,13 @@ func (x *Index) Add(vec []float32) (uint32, error) {
 		// layer down.
 		eps = append(eps[:0], w...)
 		sels[l] = x.selectNeighbors(w, x.m, true)
+		if len(sels[l]) == 0 && len(w) > 0 {
+			// Everything the search found is a tombstone (a small or
+			// heavily deleted graph): link to them anyway, or the node
+			// would be unreachable from the entry point. Tombstones keep
+			// their links until Consolidate, which repairs this list.
+			sels[l] = x.selectNeighbors(w, x.m, false)
+		}
 		ids := s.ids[:0]
 		for _, n := range sels[l] {
 			ids = append(ids, n.id)

@@ -2,6 +2,7 @@ package hnsw
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -414,7 +415,12 @@ func TestConcurrent(t *testing.T) {
 					panic(err)
 				}
 				if got := x.Search(v, 1, 40); len(got) == 0 {
-					panic("no result after an insert")
+					x.mu.RLock()
+					e := x.entry.Load()
+					msg := fmt.Sprintf("no result after an insert: id %d state %d live %d next %d entry %d (level %d, state %d) links %v",
+						id, x.state(id), x.live.Load(), x.next.Load(), uint32(e), e>>32, x.state(uint32(e)), readLinks(x.linksAt(uint32(e), 0), nil))
+					x.mu.RUnlock()
+					panic(msg)
 				}
 				if r.IntN(4) == 0 {
 					x.Delete(id)
@@ -434,12 +440,23 @@ func TestConcurrent(t *testing.T) {
 					return
 				default:
 				}
+				// Holding maint keeps Consolidate (the only place that
+				// frees) out from the search to the check: a result may be
+				// deleted by a writer meanwhile, but it must not have been
+				// freed. (Checked without maint, a node deleted and freed
+				// after the search returned looked like a freed result.)
+				x.maint.Lock()
 				got := x.Search(randomUnit(r, dim), 5, 20)
+				x.mu.RLock() // state reads race with growth otherwise
 				for _, g := range got {
-					if !x.IsLive(g.ID) && x.state(g.ID)&stFreed != 0 {
+					if x.state(g.ID)&stFreed != 0 {
+						x.mu.RUnlock()
+						x.maint.Unlock()
 						panic("a freed node was returned")
 					}
 				}
+				x.mu.RUnlock()
+				x.maint.Unlock()
 			}
 		}()
 	}
@@ -519,5 +536,32 @@ func TestManyChunks(t *testing.T) {
 		require.Equal(t, x.Vector(id), y.Vector(id))
 		a, b := x.Search(data[0], 5, 32), y.Search(data[0], 5, 32)
 		require.Equal(t, a, b, "same graph, same answers")
+	}
+}
+
+// TestInsertAmongTombstonesIsReachable: when every node an insert finds is
+// a tombstone, the new node still links to them, so a search from the
+// (tombstone) entry point reaches it; Consolidate then repairs the lists.
+// (Found by TestConcurrent: a search right after an insert came back
+// empty.)
+func TestInsertAmongTombstonesIsReachable(t *testing.T) {
+	const dim = 8
+	for seed := range uint64(20) { // levels are random: some seeds give the new node the lower level
+		x, err := New(Config{Dim: dim, M: 4, EfConstruction: 20, Seed: seed})
+		require.NoError(t, err)
+		r := rand.New(rand.NewPCG(seed, 3))
+		first, err := x.Add(randomUnit(r, dim))
+		require.NoError(t, err)
+		require.True(t, x.Delete(first))
+		v := randomUnit(r, dim)
+		id, err := x.Add(v)
+		require.NoError(t, err)
+		got := x.Search(v, 1, 10)
+		require.Len(t, got, 1, "seed %d", seed)
+		require.Equal(t, id, got[0].ID)
+		require.Equal(t, 1, x.Consolidate())
+		got = x.Search(v, 1, 10)
+		require.Len(t, got, 1, "seed %d, after Consolidate", seed)
+		require.Equal(t, id, got[0].ID)
 	}
 }
