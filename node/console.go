@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"image/jpeg"
+	"maps"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -78,28 +80,17 @@ func (n *Node) startReviewMonitor() error {
 // reviewTenants lists the tenants of the configuration and of the tenants
 // store.
 func (n *Node) reviewTenants(ctx context.Context) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, t := range n.cfg.Tenants {
-		if !seen[t.ID] {
-			seen[t.ID] = true
-			out = append(out, t.ID)
-		}
-	}
+	out := slices.Collect(maps.Keys(n.tenants))
 	if n.protect == nil {
 		return out, nil
 	}
 	ts, err := n.protect.tenants.Tenants(ctx)
-	if err != nil {
-		return out, err
-	}
 	for _, t := range ts {
-		if !seen[t.ID] {
-			seen[t.ID] = true
+		if _, ok := n.tenants[t.ID]; !ok {
 			out = append(out, t.ID)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 type consoleEvidence struct{ n *Node }

@@ -80,19 +80,9 @@ func TestReviewerCLI(t *testing.T) {
 
 	// The reviewer logs in with its password, with the role given; the
 	// password is not on disk; every change is audited.
-	cfg, err := config.Load("", os.Environ())
-	require.NoError(t, err)
-	master, err := keys.FileMaster(cfg.MasterKeyFile)
-	require.NoError(t, err)
-	ring, err := keys.Open(ctx, node.KeyringDir(cfg), master)
-	require.NoError(t, err)
-	st, err := review.Open(ctx, node.ReviewDir(cfg), ring)
-	require.NoError(t, err)
-	r, err := st.Authenticate(ctx, "demo", "alice", pass2)
+	r, err := login(t, "alice", pass2)
 	require.NoError(t, err)
 	require.Equal(t, rv.RoleAdmin, r.Role)
-	require.NoError(t, st.Close())
-	require.NoError(t, ring.Close())
 	require.NoError(t, filepath.WalkDir(filepath.Join(dir, "review"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -119,9 +109,9 @@ func TestReviewerCLI(t *testing.T) {
 	require.Equal(t, "op-1", es[len(es)-1].Actor, "the creation names the -actor")
 }
 
-// authenticates opens the review store (node stopped, as the CLI does) and
-// tries a login.
-func authenticates(t *testing.T, username, password string) error {
+// login opens the review store (node stopped, as the CLI does) and logs
+// username in.
+func login(t *testing.T, username, password string) (review.Reviewer, error) {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := config.Load("", os.Environ())
@@ -134,6 +124,12 @@ func authenticates(t *testing.T, username, password string) error {
 	st, err := review.Open(ctx, node.ReviewDir(cfg), ring)
 	require.NoError(t, err)
 	defer st.Close()
-	_, err = st.Authenticate(ctx, "demo", username, password)
+	return st.Authenticate(ctx, "demo", username, password)
+}
+
+// authenticates is login's error.
+func authenticates(t *testing.T, username, password string) error {
+	t.Helper()
+	_, err := login(t, username, password)
 	return err
 }

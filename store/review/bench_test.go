@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
@@ -11,31 +10,19 @@ import (
 
 	"github.com/openekyc/ekyc/services/reasons"
 	rv "github.com/openekyc/ekyc/services/review"
-	"github.com/openekyc/ekyc/store/keys"
 )
 
 // queueOf opens a store holding n open cases of tenant acme, a fifth of
 // each priority, opened over the last n minutes.
 func queueOf(b *testing.B, n int) *Store {
 	b.Helper()
-	ctx := context.Background()
-	mk := make([]byte, 32)
-	_, err := rand.Read(mk)
-	require.NoError(b, err)
-	master, err := keys.NewMaster(mk)
-	require.NoError(b, err)
-	ring, err := keys.Open(ctx, b.TempDir(), master)
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = ring.Close() })
-	s, err := Open(ctx, b.TempDir(), ring, WithArgon2(cheapArgon))
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = s.Close() })
+	s := newEnv(b).store
 	codes := []string{reasons.ScreeningSanctionsHit, reasons.FaceDuplicateIdentity, reasons.FaceLivenessFailed, reasons.DocExpired, reasons.DecisionScoreReview}
 	for i := range n {
 		c, err := rv.NewCase(rv.Opening{Tenant: "acme", SessionID: fmt.Sprintf("s-%d", i), DecisionID: fmt.Sprintf("d-%d", i),
 			Reasons: []string{codes[i%len(codes)]}, OpenedAt: t0.Add(-time.Duration(i) * time.Minute)}, rv.DefaultSLA())
 		require.NoError(b, err)
-		_, _, err = s.Create(ctx, c)
+		_, _, err = s.Create(context.Background(), c)
 		require.NoError(b, err)
 	}
 	return s

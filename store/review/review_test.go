@@ -45,7 +45,7 @@ type env struct {
 	clock *clock
 }
 
-func newEnv(t *testing.T, opts ...Option) *env {
+func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	mk := make([]byte, 32)

@@ -233,26 +233,10 @@ func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersio
 	}
 	q.BindMap(args)
 	defer q.Release()
-	if err := q.Err(); err != nil {
-		return fmt.Errorf("cqlstore: put %q/%q: %w", tenantID, sessionID, err)
-	}
-	// No retry and no speculative execution: a second attempt of an applied
-	// write would fail its condition and report a false conflict.
-	q.Consistency(s.cfg.Consistency).
-		SerialConsistency(s.cfg.SerialConsistency).
-		Idempotent(false).
-		RetryPolicy(nil)
-
-	prev := map[string]any{}
-	applied, err := q.MapScanCAS(prev)
 	k := key{tenantID, sessionID}
+	applied, prev, err := s.execCAS(q, k, "put", expectedVersion)
 	if err != nil {
-		err = s.mapErr(err)
-		if isUnknownOutcome(err) {
-			s.markSerial(k)
-			return &sessions.UnknownOutcomeError{TenantID: tenantID, SessionID: sessionID, Expected: expectedVersion, Err: err}
-		}
-		return fmt.Errorf("cqlstore: put %q/%q: %w", tenantID, sessionID, err)
+		return err
 	}
 	if !applied {
 		s.markSerial(k)
@@ -264,6 +248,32 @@ func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersio
 	s.serialClear(k)
 	st.Version = newVersion
 	return nil
+}
+
+// execCAS runs the lightweight transaction of a put or delete of k and
+// returns whether it applied and the row's columns when it did not. It is
+// never retried and never speculative: a second attempt of an applied
+// write would fail its condition and report a false conflict. A timeout is
+// an *sessions.UnknownOutcomeError (and the key's next read is SERIAL).
+func (s *Store) execCAS(q *gocqlx.Queryx, k key, op string, expectedVersion int64) (bool, map[string]any, error) {
+	if err := q.Err(); err != nil {
+		return false, nil, fmt.Errorf("cqlstore: %s %q/%q: %w", op, k.tenant, k.session, err)
+	}
+	q.Consistency(s.cfg.Consistency).
+		SerialConsistency(s.cfg.SerialConsistency).
+		Idempotent(false).
+		RetryPolicy(nil)
+	prev := map[string]any{}
+	applied, err := q.MapScanCAS(prev)
+	if err != nil {
+		err = s.mapErr(err)
+		if isUnknownOutcome(err) {
+			s.markSerial(k)
+			return false, nil, &sessions.UnknownOutcomeError{TenantID: k.tenant, SessionID: k.session, Expected: expectedVersion, Err: err}
+		}
+		return false, nil, fmt.Errorf("cqlstore: %s %q/%q: %w", op, k.tenant, k.session, err)
+	}
+	return applied, prev, nil
 }
 
 // Delete implements sessions.Store with a lightweight transaction,
@@ -284,24 +294,10 @@ func (s *Store) Delete(ctx context.Context, tenantID, sessionID string, expected
 		"expected_version": expectedVersion,
 	})
 	defer q.Release()
-	if err := q.Err(); err != nil {
-		return fmt.Errorf("cqlstore: delete %q/%q: %w", tenantID, sessionID, err)
-	}
-	q.Consistency(s.cfg.Consistency).
-		SerialConsistency(s.cfg.SerialConsistency).
-		Idempotent(false).
-		RetryPolicy(nil)
-
-	prev := map[string]any{}
-	applied, err := q.MapScanCAS(prev)
 	k := key{tenantID, sessionID}
+	applied, prev, err := s.execCAS(q, k, "delete", expectedVersion)
 	if err != nil {
-		err = s.mapErr(err)
-		if isUnknownOutcome(err) {
-			s.markSerial(k)
-			return &sessions.UnknownOutcomeError{TenantID: tenantID, SessionID: sessionID, Expected: expectedVersion, Err: err}
-		}
-		return fmt.Errorf("cqlstore: delete %q/%q: %w", tenantID, sessionID, err)
+		return err
 	}
 	if applied {
 		s.serialClear(k)

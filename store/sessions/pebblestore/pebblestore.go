@@ -203,6 +203,22 @@ func (s *Store) storedVersion(key []byte) (int64, error) {
 	return sessions.VersionOf(v)
 }
 
+// lockKey enters the store (acquire) and takes key's stripe: writes of one
+// session are serial. The returned function releases both.
+func (s *Store) lockKey(ctx context.Context, key []byte) (func(), error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	mu := &s.stripes[maphash.Bytes(s.seed, key)%stripes]
+	mu.Lock()
+	unlock := func() { mu.Unlock(); s.closeMu.RUnlock() }
+	if err := ctx.Err(); err != nil { // the wait for the stripe may have been long
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
 // Put implements sessions.Store.
 func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersion int64) error {
 	if err := sessions.ValidatePut(st, expectedVersion); err != nil {
@@ -215,18 +231,11 @@ func (s *Store) Put(ctx context.Context, st *ekycv1.SessionState, expectedVersio
 		return err
 	}
 	key := Key(tenantID, sessionID)
-
-	if err := s.acquire(ctx); err != nil {
+	unlock, err := s.lockKey(ctx, key)
+	if err != nil {
 		return err
 	}
-	defer s.closeMu.RUnlock()
-
-	mu := &s.stripes[maphash.Bytes(s.seed, key)%stripes]
-	mu.Lock()
-	defer mu.Unlock()
-	if err := ctx.Err(); err != nil { // the wait for the stripe may have been long
-		return err
-	}
+	defer unlock()
 
 	actual, err := s.storedVersion(key)
 	if err != nil {
@@ -249,28 +258,18 @@ func (s *Store) Delete(ctx context.Context, tenantID, sessionID string, expected
 		return err
 	}
 	key := Key(tenantID, sessionID)
-	if err := s.acquire(ctx); err != nil {
+	unlock, err := s.lockKey(ctx, key)
+	if err != nil {
 		return err
 	}
-	defer s.closeMu.RUnlock()
+	defer unlock()
 
-	mu := &s.stripes[maphash.Bytes(s.seed, key)%stripes]
-	mu.Lock()
-	defer mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	v, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil // already gone
-	}
+	actual, err := s.storedVersion(key)
 	if err != nil {
 		return fmt.Errorf("pebblestore: delete %q/%q: read version: %w", tenantID, sessionID, err)
 	}
-	actual, err := sessions.VersionOf(v)
-	closer.Close()
-	if err != nil {
-		return fmt.Errorf("pebblestore: delete %q/%q: %w", tenantID, sessionID, err)
+	if actual == 0 {
+		return nil // already gone (a stored session has version 1 or more)
 	}
 	if actual != expectedVersion {
 		return &sessions.ConflictError{TenantID: tenantID, SessionID: sessionID, Expected: expectedVersion, Actual: actual}
